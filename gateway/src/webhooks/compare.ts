@@ -1,0 +1,11 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/**
+ * Constant-time string comparison. Both sides are hashed first so that neither the length
+ * nor the content of the expected value leaks through timing.
+ */
+export function safeEqualText(expected: string, given: string): boolean {
+  const a = createHash("sha256").update(expected).digest();
+  const b = createHash("sha256").update(given).digest();
+  return timingSafeEqual(a, b) && expected.length === given.length;
+}
