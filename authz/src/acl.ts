@@ -1,0 +1,56 @@
+import { and, eq, gt, isNull, or, inArray, sql } from "drizzle-orm";
+import type { Db } from "./db/client.js";
+import { apiTokens, endpoints, memberships, users } from "./db/schema/index.js";
+import { hashApiToken, looksLikeApiToken } from "./tokens.js";
+
+/** Who is calling: resolved from a credential, never from the request body. */
+export interface Principal {
+  userId: string;
+  name: string;
+  isAdmin: boolean;
+}
+
+/** Resolves an API token to its user; null for unknown, revoked, expired or disabled. */
+export async function authenticateToken(db: Db, token: string): Promise<Principal | null> {
+  if (!looksLikeApiToken(token)) return null;
+  const [row] = await db
+    .select({ userId: users.id, name: users.name, isAdmin: users.isAdmin })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(
+      and(
+        eq(apiTokens.tokenHash, hashApiToken(token)),
+        isNull(apiTokens.revokedAt),
+        isNull(users.disabledAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * Ids of every endpoint the user may read: his own, his organizations' (any role), and
+ * public ones. This list is the single source of read access for HTTP and NATS alike.
+ */
+export async function readableEndpointIds(db: Db, userId: string): Promise<string[]> {
+  const orgIds = db
+    .select({ id: memberships.organizationId })
+    .from(memberships)
+    .where(eq(memberships.userId, userId));
+  const rows = await db
+    .select({ id: endpoints.id })
+    .from(endpoints)
+    .where(or(eq(endpoints.ownerUserId, userId), inArray(endpoints.ownerOrgId, orgIds), eq(endpoints.isPublic, true)))
+    .orderBy(endpoints.id);
+  return rows.map((r) => r.id);
+}
+
+/** Org ids where the user is an admin (may manage the organization's endpoints). */
+export async function adminOrgIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: memberships.organizationId })
+    .from(memberships)
+    .where(and(eq(memberships.userId, userId), eq(memberships.role, "admin")));
+  return rows.map((r) => r.id);
+}

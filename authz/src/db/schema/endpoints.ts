@@ -1,0 +1,34 @@
+import { sql } from "drizzle-orm";
+import { boolean, check, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { organizations } from "./organizations.js";
+import { users } from "./users.js";
+
+/**
+ * A webhook endpoint: a path prefix below `/webhook/`, the provider whose signature scheme
+ * it verifies, its secrets (encrypted at rest, AES-256-GCM) and exactly one owner.
+ */
+export const endpoints = pgTable(
+  "endpoints",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Decoded path segments joined by `/`, no leading or trailing slash. */
+    path: text("path").notNull().unique(),
+    provider: text("provider").notNull(),
+    providerOptions: jsonb("provider_options").$type<Record<string, unknown>>().notNull().default({}),
+    secretEnc: text("secret_enc").notNull(),
+    previousSecretEnc: text("previous_secret_enc"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    ownerUserId: uuid("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
+    ownerOrgId: uuid("owner_org_id").references(() => organizations.id, { onDelete: "cascade" }),
+    isPublic: boolean("is_public").notNull().default(false),
+    /** Overrides the gateway's default body limit for this endpoint. */
+    maxBodyBytes: integer("max_body_bytes"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check("endpoints_one_owner", sql`(${t.ownerUserId} is null) <> (${t.ownerOrgId} is null)`),
+  ],
+);
+
+export type Endpoint = typeof endpoints.$inferSelect;

@@ -1,0 +1,23 @@
+import { index, pgEnum, pgTable, primaryKey, timestamp, uuid } from "drizzle-orm/pg-core";
+import { organizations } from "./organizations.js";
+import { users } from "./users.js";
+
+export const orgRole = pgEnum("org_role", ["admin", "member", "viewer"]);
+export type OrgRole = (typeof orgRole.enumValues)[number];
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: orgRole("role").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] }), index("memberships_user_idx").on(t.userId)],
+);
+
+export type Membership = typeof memberships.$inferSelect;

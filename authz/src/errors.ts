@@ -1,0 +1,52 @@
+/** The broker's one error type: a machine-readable code, an HTTP status, a human message. */
+export type ErrorCode =
+  | "invalid_request"
+  | "unauthenticated"
+  | "forbidden"
+  | "not_found"
+  | "endpoint_not_found"
+  | "message_not_found"
+  | "conflict"
+  | "signature_missing"
+  | "signature_invalid"
+  | "timestamp_invalid"
+  | "timestamp_out_of_range"
+  | "path_invalid"
+  | "path_too_long"
+  | "payload_too_large"
+  | "unsupported_provider"
+  | "unavailable"
+  | "internal";
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  endpoint_not_found: 404,
+  message_not_found: 404,
+  conflict: 409,
+  signature_missing: 401,
+  signature_invalid: 401,
+  timestamp_invalid: 401,
+  timestamp_out_of_range: 401,
+  path_invalid: 400,
+  path_too_long: 414,
+  payload_too_large: 413,
+  unsupported_provider: 400,
+  unavailable: 503,
+  internal: 500,
+};
+
+export class BrokerError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: { retryAfterSeconds?: number },
+  ) {
+    super(message);
+    this.name = "BrokerError";
+    this.status = STATUS[code];
+  }
+}

@@ -1,0 +1,11 @@
+export * from "./acl.js";
+export * from "./db/client.js";
+export * from "./endpoints.js";
+export * from "./errors.js";
+export * from "./naming.js";
+export * from "./organizations.js";
+export * from "./secret-box.js";
+export * from "./subjects.js";
+export * from "./tokens.js";
+export * from "./users.js";
+export * as schema from "./db/schema/index.js";

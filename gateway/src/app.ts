@@ -1,0 +1,50 @@
+import { Hono } from "hono";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { Database, SecretBox } from "@wb/authz";
+import type { Logger } from "pino";
+import { BrokerError } from "@wb/authz";
+import type { Config } from "./config.js";
+import type { ConsumerManager } from "./consumers.js";
+import type { EndpointCache } from "./endpoint-cache.js";
+import type { AppEnv } from "./env.js";
+import { errorHandler } from "./errors.js";
+import { bearerAuth } from "./middleware/auth.js";
+import { requestId } from "./middleware/request-id.js";
+import { endpointRoutes } from "./routes/endpoints.js";
+import { healthRoutes } from "./routes/health.js";
+import { ingestRoutes } from "./routes/ingest.js";
+import { messageRoutes } from "./routes/messages.js";
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  database: Database;
+  box: SecretBox;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  endpoints: EndpointCache;
+  consumers: ConsumerManager;
+}
+
+/** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const db = deps.database.db;
+  app.use(requestId());
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => {
+    throw new BrokerError("not_found", `no route for ${c.req.method} ${c.req.path}`);
+  });
+
+  app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME }));
+  app.route("/webhook", ingestRoutes(deps));
+
+  const api = new Hono<AppEnv>();
+  api.use(bearerAuth(db));
+  api.route("/messages", messageRoutes({ ...deps, db }));
+  api.route("/endpoints", endpointRoutes({ ...deps, db }));
+  app.route("/api/v1", api);
+  return app;
+}

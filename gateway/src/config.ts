@@ -1,0 +1,83 @@
+import { z } from "zod";
+
+/** Parses `500ms`, `20s`, `5m`, `24h`, `7d` or a bare number of milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "ms") as "ms"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Parses `25MiB`, `10GB`, `512k` or a bare number of bytes. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? "b").toLowerCase();
+  const scale = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
+  return Math.round(Number(m[1]) * scale);
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) ctx.addIssue({ code: "custom", message: `not a duration: ${v} (use e.g. 500ms, 20s, 5m, 24h, 7d)` });
+      return ms ?? 0;
+    });
+
+const bytes = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const n = parseBytes(v);
+      if (n === undefined) ctx.addIssue({ code: "custom", message: `not a size: ${v} (use e.g. 512KiB, 25MiB, 10GiB)` });
+      return n ?? 0;
+    });
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  NATS_URL: z.string().min(1, "NATS_URL is required (e.g. nats://127.0.0.1:4222)"),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
+  SECRET_KEY: z
+    .string({ error: "SECRET_KEY is required: 32 random bytes, base64 (openssl rand -base64 32)" })
+    .transform((v, ctx) => {
+      const key = Buffer.from(v, "base64");
+      if (key.length !== 32) ctx.addIssue({ code: "custom", message: "SECRET_KEY must be 32 bytes, base64-encoded" });
+      return key;
+    }),
+  STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default("WEBHOOKS"),
+  STREAM_MAX_AGE: duration("30d"),
+  STREAM_MAX_BYTES: bytes("10GiB"),
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  DUPLICATE_WINDOW: duration("24h"),
+  MAX_BODY_BYTES: bytes("25MiB"),
+  ACK_WAIT: duration("30s"),
+  MAX_POLL_WAIT: duration("30s"),
+  PUBLISH_TIMEOUT: duration("5s"),
+  ENDPOINT_REFRESH_INTERVAL: duration("30s"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super("invalid configuration:\n" + issues.map((i) => `  - ${i}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** Validates the environment once at start-up; handlers receive the result, never process.env. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));
+  }
+  return result.data;
+}

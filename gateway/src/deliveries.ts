@@ -1,0 +1,68 @@
+import type { JsMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
+import { H } from "./routes/ingest.js";
+
+const OURS = new Set(Object.values(H).map((h) => h.toLowerCase()));
+/** Bodies above this are not inspected for JSON; they are returned base64 (bounded CPU). */
+const MAX_JSON_INSPECT = 8 * 1024 * 1024;
+
+export interface StoredMessage {
+  seq: number;
+  subject: string;
+  headers?: MsgHdrs;
+  data: Uint8Array;
+  redeliveryCount?: number;
+}
+
+export function fromJsMsg(m: JsMsg): StoredMessage {
+  return { seq: m.seq, subject: m.subject, headers: m.headers, data: m.data, redeliveryCount: m.info.deliveryCount };
+}
+
+/**
+ * One message as the API shows it, serialized directly: a JSON body is spliced in verbatim
+ * (after checking it parses) instead of parsed and re-stringified, which is cheaper and
+ * immune to deep-nesting stack limits.
+ */
+export function renderMessage(m: StoredMessage): string {
+  const get = (k: string) => m.headers?.get(k) ?? "";
+  const sender: Record<string, string> = {};
+  if (m.headers) {
+    for (const k of m.headers.keys()) {
+      if (!OURS.has(k.toLowerCase())) sender[k] = m.headers.values(k).join(", ");
+    }
+  }
+  const envelope = {
+    id: m.seq,
+    endpoint_id: get(H.endpointId),
+    webhook_path: "/webhook/" + get(H.path).split("/").map(encodeURIComponent).join("/"),
+    source: get(H.source),
+    event: get(H.event),
+    delivery_id: get(H.deliveryId),
+    verified: get(H.verified) === "true",
+    received_at: get(H.receivedAt),
+    content_type: get(H.contentType),
+    ...(m.redeliveryCount !== undefined ? { delivery_count: m.redeliveryCount } : {}),
+    headers: sender,
+  };
+  const json = asJson(m.data);
+  const head = JSON.stringify(envelope).slice(0, -1);
+  return json !== undefined
+    ? `${head},"payload_encoding":"json","payload":${json}}`
+    : `${head},"payload_encoding":"base64","payload":${JSON.stringify(Buffer.from(m.data).toString("base64"))}}`;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function asJson(data: Uint8Array): string | undefined {
+  if (data.byteLength === 0 || data.byteLength > MAX_JSON_INSPECT) return undefined;
+  const first = data[0];
+  // Only objects and arrays: a bare number or string body is more useful as raw bytes.
+  if (first !== 0x7b && first !== 0x5b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return undefined;
+  try {
+    const text = decoder.decode(data);
+    JSON.parse(text);
+    return text;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,96 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { ENDPOINTS_CHANGED_SUBJECT, listAllEndpoints, type Db, type SecretBox } from "@wb/authz";
+import type { Logger } from "pino";
+
+export interface CachedEndpoint {
+  id: string;
+  path: string;
+  provider: string;
+  options: Record<string, unknown>;
+  isPublic: boolean;
+  maxBodyBytes: number | null;
+  current: string;
+  previous: { secret: string; expiresAt: number } | null;
+}
+
+/**
+ * Every endpoint and its decrypted secrets, held in memory so ingest never waits on
+ * PostgreSQL. Reloaded when any process announces a change on NATS, and periodically in case
+ * an announcement was missed (e.g. during a reconnect).
+ */
+export class EndpointCache {
+  #byPath = new Map<string, CachedEndpoint>();
+  #sub?: Subscription;
+  #timer?: NodeJS.Timeout;
+  #loaded = false;
+  #reloading?: Promise<void>;
+
+  constructor(
+    private readonly deps: { db: Db; box: SecretBox; nc: NatsConnection; log: Logger; refreshMs: number },
+  ) {}
+
+  get ready(): boolean {
+    return this.#loaded;
+  }
+
+  async start(): Promise<void> {
+    this.#sub = this.deps.nc.subscribe(ENDPOINTS_CHANGED_SUBJECT, {
+      callback: () => void this.reload(),
+    });
+    await this.reload();
+    this.#timer = setInterval(() => void this.reload(), this.deps.refreshMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#sub?.unsubscribe();
+  }
+
+  /** Reloads the whole table (small: one row per endpoint). Concurrent calls share one load. */
+  reload(): Promise<void> {
+    this.#reloading ??= this.#load().finally(() => (this.#reloading = undefined));
+    return this.#reloading;
+  }
+
+  async #load(): Promise<void> {
+    try {
+      const rows = await listAllEndpoints(this.deps.db);
+      const next = new Map<string, CachedEndpoint>();
+      for (const e of rows) {
+        next.set(e.path, {
+          id: e.id,
+          path: e.path,
+          provider: e.provider,
+          options: e.providerOptions,
+          isPublic: e.isPublic,
+          maxBodyBytes: e.maxBodyBytes,
+          current: this.deps.box.open(e.secretEnc),
+          previous:
+            e.previousSecretEnc && e.previousSecretExpiresAt
+              ? { secret: this.deps.box.open(e.previousSecretEnc), expiresAt: e.previousSecretExpiresAt.getTime() }
+              : null,
+        });
+      }
+      this.#byPath = next;
+      this.#loaded = true;
+    } catch (err) {
+      // Keep serving from the last good table; readiness reflects a cache never loaded.
+      this.deps.log.warn({ err: (err as Error).message }, "endpoint cache reload failed");
+    }
+  }
+
+  /** Longest-prefix match by whole path segments. */
+  match(segments: readonly string[]): CachedEndpoint | undefined {
+    for (let n = segments.length; n > 0; n--) {
+      const hit = this.#byPath.get(segments.slice(0, n).join("/"));
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+}
+
+/** Secrets that verify at `now`: current first, then an unexpired previous one. */
+export function secretsAt(e: CachedEndpoint, now: number): string[] {
+  return e.previous && e.previous.expiresAt > now ? [e.current, e.previous.secret] : [e.current];
+}

@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import { Hono } from "hono";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@wb/authz";
+import { readBodyLimited } from "../body.js";
+import type { Config } from "../config.js";
+import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
+import type { AppEnv } from "../env.js";
+import { publishError } from "../nats/publish-errors.js";
+import { getProvider, VerificationError } from "../webhooks/index.js";
+
+/** NATS headers the broker writes on every stored delivery. */
+export const H = {
+  event: "Wb-Event",
+  deliveryId: "Wb-Delivery-Id",
+  contentType: "Wb-Content-Type",
+  receivedAt: "Wb-Received-At",
+  endpointId: "Wb-Endpoint-Id",
+  source: "Wb-Source",
+  verified: "Wb-Verified",
+  path: "Wb-Path",
+} as const;
+
+/** Sender headers never stored: credentials that would let a reader forge deliveries. */
+const NOT_STORED = new Set(["authorization", "cookie", "proxy-authorization", "x-gitlab-token", "host", "connection", "transfer-encoding", "content-length"]);
+
+export interface IngestDeps {
+  js: JetStreamClient;
+  endpoints: EndpointCache;
+  config: Config;
+}
+
+export function ingestRoutes(deps: IngestDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post("/*", async (c) => {
+    const url = new URL(c.req.url);
+    const rawPath = url.pathname.replace(/^\/webhook\/?/, "");
+    let segments: string[];
+    try {
+      segments = parseWebhookPath(rawPath);
+    } catch (err) {
+      if (err instanceof SubjectError) throw new BrokerError(err.code, err.message);
+      throw err;
+    }
+    const endpoint = deps.endpoints.match(segments);
+    if (!endpoint) throw new BrokerError("endpoint_not_found", "no endpoint is registered for this path");
+
+    const body = await readBodyLimited(c.req.raw, endpoint.maxBodyBytes ?? deps.config.MAX_BODY_BYTES);
+    const provider = getProvider(endpoint.provider);
+    if (!provider) throw new BrokerError("unsupported_provider", `provider ${endpoint.provider} is not available`);
+
+    const now = Date.now();
+    let verified;
+    try {
+      verified = await provider.verify({
+        body,
+        headers: c.req.raw.headers,
+        method: c.req.method,
+        pathAndQuery: url.pathname + url.search,
+        secrets: secretsAt(endpoint, now),
+        options: endpoint.options,
+        now,
+      });
+    } catch (err) {
+      if (err instanceof VerificationError) throw new BrokerError(err.code, err.message);
+      throw err;
+    }
+    if (verified.reply) {
+      return c.body(verified.reply.body, verified.reply.status as 200, { "Content-Type": verified.reply.contentType });
+    }
+
+    // Senders without a delivery id get one derived from what they sent, so retries dedupe.
+    const deliveryId =
+      verified.deliveryId ?? createHash("sha256").update(endpoint.id).update(body).digest("hex").slice(0, 32);
+    let subject: string;
+    try {
+      subject = deliverySubject(endpoint.id, verified.event, segments);
+    } catch (err) {
+      if (err instanceof SubjectError) throw new BrokerError(err.code, err.message);
+      throw err;
+    }
+    const receivedAt = new Date(now).toISOString();
+    const h = natsHeaders();
+    c.req.raw.headers.forEach((value, name) => {
+      if (!NOT_STORED.has(name) && !name.startsWith("nats-") && !name.startsWith("wb-")) h.append(name, value);
+    });
+    setOurs(h, {
+      [H.event]: verified.event,
+      [H.deliveryId]: deliveryId,
+      [H.contentType]: c.req.header("content-type") ?? "",
+      [H.receivedAt]: receivedAt,
+      [H.endpointId]: endpoint.id,
+      [H.source]: provider.name,
+      [H.verified]: String(verified.verified),
+      [H.path]: segments.join("/"),
+    });
+
+    try {
+      const ack = await deps.js.publish(subject, body, {
+        headers: h,
+        // Scoped by endpoint: two endpoints may legitimately see the same sender id.
+        msgID: `${endpoint.id}:${deliveryId}`,
+        expect: { streamName: deps.config.STREAM_NAME },
+        timeout: deps.config.PUBLISH_TIMEOUT,
+      });
+      return c.json({ id: ack.seq, received_at: receivedAt, duplicate: ack.duplicate }, 202);
+    } catch (err) {
+      throw publishError(err);
+    }
+  });
+
+  return app;
+}
+
+function setOurs(h: MsgHdrs, values: Record<string, string>): void {
+  for (const [k, v] of Object.entries(values)) h.set(k, v);
+}
