@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNats, type NatsServer, type StartNatsOptions } from "../../../scripts/src/stack/nats.js";
+import { testStack } from "./inject.js";
+
+export interface PrivateNats extends NatsServer {
+  /** Stops the server and deletes its directory. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A nats-server of this test's own, in a fresh temporary directory, for tests that kill,
+ * restart or reconfigure NATS (the shared server from global-setup must stay up for everyone).
+ */
+export async function startPrivateNats(
+  opts: Partial<Omit<StartNatsOptions, "binary" | "dir">> = {},
+): Promise<PrivateNats> {
+  const dir = await mkdtemp(join(tmpdir(), "wb-test-nats-"));
+  try {
+    const server = await startNats({ ...opts, binary: testStack().natsServerBin, dir });
+    return Object.assign(server, {
+      async dispose() {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

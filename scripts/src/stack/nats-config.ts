@@ -1,0 +1,92 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The template every generated nats-server config starts from. */
+export const NATS_CONFIG_TEMPLATE = fileURLToPath(
+  new URL("../../../infra/nats-server.conf.template", import.meta.url),
+);
+
+/** 32 MiB: above the gateway's default 25 MiB body limit, so a full body plus headers fits. */
+export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
+
+export interface NatsConfigOptions {
+  /** Interface for client connections (and monitoring). Default 127.0.0.1. */
+  host?: string;
+  /** Client port; must be a real port (startNats picks a free one when asked for 0). */
+  port: number;
+  /** HTTP monitoring port (/healthz, /varz, /jsz); omitted = no monitoring listener. */
+  httpPort?: number;
+  /** JetStream store directory. */
+  storeDir: string;
+  /** Maximum message size in bytes. Default {@link DEFAULT_MAX_PAYLOAD}. */
+  maxPayload?: number;
+  serverName?: string;
+  /** Password of user `gateway` in account APP. */
+  gatewayPassword: string;
+  /** Password of user `admin` in account APP (the admin CLI). */
+  adminPassword: string;
+  /** Password of user `sys` in the system account SYS. */
+  sysPassword: string;
+  /**
+   * Trusted config text spliced into the template's two auth-callout places: `accounts`
+   * goes inside `accounts { }` (AUTH, CLIENTS), `authorization` at top level. Reserved for
+   * the auth-callout change; never put user input here.
+   */
+  callout?: { accounts?: string; authorization?: string };
+}
+
+/**
+ * Quotes a value as a nats-server config string. The config lexer only understands a few
+ * escapes, so control characters (newlines included) are refused rather than escaped.
+ */
+export function quoteConfigString(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw new Error("nats config strings must not contain control characters");
+  }
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"`;
+}
+
+function quotePassword(name: string, value: string): string {
+  if (value.length === 0) throw new Error(`${name} must not be empty`);
+  // nats-server treats a password that starts with "$2" as a bcrypt hash.
+  if (value.startsWith("$2")) throw new Error(`${name} must not start with "$2" (bcrypt marker)`);
+  return quoteConfigString(value);
+}
+
+function checkPort(name: string, port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${name} must be an integer port between 1 and 65535, got ${port}`);
+  }
+  return port;
+}
+
+/** Renders infra/nats-server.conf.template with the given options. Pure apart from reading the template. */
+export function renderNatsConfig(opts: NatsConfigOptions): string {
+  const host = opts.host ?? "127.0.0.1";
+  const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  if (!Number.isInteger(maxPayload) || maxPayload < 1) {
+    throw new Error(`maxPayload must be a positive integer, got ${maxPayload}`);
+  }
+  const values: Record<string, string> = {
+    SERVER_NAME: quoteConfigString(opts.serverName ?? "webhook-broker"),
+    LISTEN: quoteConfigString(`${host}:${checkPort("port", opts.port)}`),
+    HTTP:
+      opts.httpPort === undefined
+        ? "# no HTTP monitoring listener"
+        : `http: ${quoteConfigString(`${host}:${checkPort("httpPort", opts.httpPort)}`)}`,
+    MAX_PAYLOAD: String(maxPayload),
+    STORE_DIR: quoteConfigString(opts.storeDir),
+    GATEWAY_PASSWORD: quotePassword("gatewayPassword", opts.gatewayPassword),
+    ADMIN_PASSWORD: quotePassword("adminPassword", opts.adminPassword),
+    SYS_PASSWORD: quotePassword("sysPassword", opts.sysPassword),
+    CALLOUT_ACCOUNTS: opts.callout?.accounts ?? "  # (none yet)",
+    AUTHORIZATION: opts.callout?.authorization ?? "# (none yet)",
+  };
+  const template = readFileSync(NATS_CONFIG_TEMPLATE, "utf8");
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`nats config template: unknown placeholder {{${name}}}`);
+    return value;
+  });
+}
