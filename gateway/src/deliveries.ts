@@ -28,7 +28,8 @@ export function renderMessage(m: StoredMessage): string {
   const sender: Record<string, string> = {};
   if (m.headers) {
     for (const k of m.headers.keys()) {
-      if (!OURS.has(k.toLowerCase())) sender[k] = m.headers.values(k).join(", ");
+      const lower = k.toLowerCase();
+      if (!OURS.has(lower) && !lower.startsWith("nats-")) sender[k] = m.headers.values(k).join(", ");
     }
   }
   const envelope = {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@wb/authz";
 import { readBodyLimited } from "../body.js";
 import type { Config } from "../config.js";
@@ -27,6 +27,7 @@ const NOT_STORED = new Set(["authorization", "cookie", "proxy-authorization", "x
 
 export interface IngestDeps {
   js: JetStreamClient;
+  jsm: JetStreamManager;
   endpoints: EndpointCache;
   config: Config;
 }
@@ -36,7 +37,9 @@ export function ingestRoutes(deps: IngestDeps) {
 
   app.post("/*", async (c) => {
     const url = new URL(c.req.url);
-    const rawPath = url.pathname.replace(/^\/webhook\/?/, "");
+    // The WHATWG URL has already resolved `..` and `%2E%2E`; judge the path as it was sent.
+    const sent = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url?.split("?")[0] ?? url.pathname;
+    const rawPath = sent.replace(/^\/webhook\/?/, "");
     let segments: string[];
     try {
       segments = parseWebhookPath(rawPath);
@@ -105,13 +108,24 @@ export function ingestRoutes(deps: IngestDeps) {
         expect: { streamName: deps.config.STREAM_NAME },
         timeout: deps.config.PUBLISH_TIMEOUT,
       });
-      return c.json({ id: ack.seq, received_at: receivedAt, duplicate: ack.duplicate }, 202);
+      // A duplicate answers with the first delivery's time, as stored.
+      const firstReceivedAt = ack.duplicate ? await storedReceivedAt(deps.jsm, ack.stream, ack.seq) : undefined;
+      return c.json({ id: ack.seq, received_at: firstReceivedAt ?? receivedAt, duplicate: ack.duplicate }, 202);
     } catch (err) {
+      if (err instanceof BrokerError) throw err;
       throw publishError(err);
     }
   });
 
   return app;
+}
+
+async function storedReceivedAt(jsm: JetStreamManager, stream: string, seq: number): Promise<string | undefined> {
+  try {
+    return (await jsm.direct.getMessage(stream, { seq }))?.header.get(H.receivedAt) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function setOurs(h: MsgHdrs, values: Record<string, string>): void {

@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import {
+  createApiToken,
+  createEndpoint,
+  createUser,
+  migrateDatabase,
+  openDatabase,
+  SecretBox,
+  type Database,
+  type EndpointOwner,
+} from "@wb/authz";
+import { loadConfig, startGateway, type Config, type RunningGateway } from "../../src/index.js";
+import { createLogger } from "../../src/gateway.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+import { startPrivateNats, type PrivateNats } from "./nats.js";
+
+export interface TestBroker {
+  url: string;
+  config: Config;
+  nats: PrivateNats;
+  database: Database;
+  box: SecretBox;
+  gateway: RunningGateway;
+  /** A fresh user with a token; names are random so tests never collide. */
+  user(opts?: { admin?: boolean }): Promise<{ id: string; name: string; token: string }>;
+  endpoint(owner: EndpointOwner, opts?: { path?: string; isPublic?: boolean; maxBodyBytes?: number }): Promise<{ id: string; path: string; secret: string }>;
+  /** Starts a second gateway process-equivalent on the same NATS and PostgreSQL. */
+  anotherGateway(): Promise<RunningGateway>;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole broker for one test file: its own nats-server (so the test may stop it and the
+ * stream's subjects never clash with another file's), its own database on the shared
+ * PostgreSQL, and a gateway on a free port.
+ */
+export async function startTestBroker(env: Record<string, string> = {}): Promise<TestBroker> {
+  const nats = await startPrivateNats();
+  const testDb: TestDatabase = await createTestDatabase("gw");
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    NATS_URL: nats.url,
+    NATS_USER: nats.users.gateway.user,
+    NATS_PASSWORD: nats.users.gateway.password,
+    DATABASE_URL: testDb.url,
+    SECRET_KEY: randomBytes(32).toString("base64"),
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const database = openDatabase(testDb.url, { max: 2 });
+  await migrateDatabase(database.db);
+  const box = new SecretBox(config.SECRET_KEY);
+  const gateway = await startGateway(config, createLogger("silent"));
+  const extra: RunningGateway[] = [];
+
+  return {
+    url: gateway.url,
+    config,
+    nats,
+    database,
+    box,
+    gateway,
+    async user(opts = {}) {
+      const name = `u${randomBytes(5).toString("hex")}`;
+      const u = await createUser(database.db, { name, isAdmin: opts.admin });
+      const { token } = await createApiToken(database.db, u.id, "test");
+      return { id: u.id, name, token };
+    },
+    async endpoint(owner, opts = {}) {
+      const path = opts.path ?? `gh/${randomBytes(4).toString("hex")}`;
+      const { endpoint, secret } = await createEndpoint(database.db, box, {
+        path,
+        provider: "github",
+        owner,
+        isPublic: opts.isPublic,
+        maxBodyBytes: opts.maxBodyBytes,
+      });
+      // Created behind the gateways' backs: ask every one of them to reload, as the CLI does.
+      const { connect } = await import("@nats-io/transport-node");
+      const nc = await connect({ servers: nats.url, user: nats.users.admin.user, pass: nats.users.admin.password });
+      const { ENDPOINTS_CHANGED_SUBJECT } = await import("@wb/authz");
+      nc.publish(ENDPOINTS_CHANGED_SUBJECT);
+      await nc.flush();
+      await nc.close();
+      await new Promise((r) => setTimeout(r, 150));
+      return { id: endpoint.id, path, secret };
+    },
+    async anotherGateway() {
+      const g = await startGateway(config, createLogger("silent"));
+      extra.push(g);
+      return g;
+    },
+    async close() {
+      for (const g of extra) await g.close().catch(() => {});
+      await gateway.close().catch(() => {});
+      await database.close();
+      await nats.dispose();
+      await testDb.drop().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto";
+import { sign } from "@octokit/webhooks-methods";
+import examples from "@octokit/webhooks-examples";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { TestBroker } from "./broker.js";
+
+/** A real GitHub `push` payload from @octokit/webhooks-examples (~7 KB). */
+export const pushPayload: string = JSON.stringify(
+  (examples as unknown as { name: string; examples: unknown[] }[]).find((e) => e.name === "push")!.examples[0],
+);
+
+/** Posts a delivery signed by GitHub's own library (the independent oracle). */
+export async function postGithub(
+  url: string,
+  opts: { secret: string; body?: string; event?: string; deliveryId?: string; signature?: string | null; headers?: Record<string, string> },
+): Promise<Response> {
+  const body = opts.body ?? pushPayload;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-github-event": opts.event ?? "push",
+    "x-github-delivery": opts.deliveryId ?? randomUUID(),
+    ...opts.headers,
+  };
+  const signature = opts.signature === undefined ? await sign(opts.secret, body) : opts.signature;
+  if (signature !== null) headers["x-hub-signature-256"] = signature;
+  return fetch(url, { method: "POST", headers, body });
+}
+
+/** How many messages the broker's stream holds, read with the admin NATS user. */
+export async function streamCount(broker: TestBroker): Promise<number> {
+  const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+  try {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.streams.info(broker.config.STREAM_NAME)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+export async function pull(url: string, token: string, query = "wait=1s"): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/api/v1/messages?${query}`, { headers: bearer(token) });
+  return { status: res.status, body: await res.json() };
+}
+
+export async function ack(url: string, token: string, ids: unknown[], extra: Record<string, unknown> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/api/v1/messages/ack`, {
+    method: "POST",
+    headers: { ...bearer(token), "content-type": "application/json" },
+    body: JSON.stringify({ message_ids: ids, ...extra }),
+  });
+  return { status: res.status, body: await res.json() };
+}
