@@ -9,3 +9,10 @@ export function safeEqualText(expected: string, given: string): boolean {
   const b = createHash("sha256").update(given).digest();
   return timingSafeEqual(a, b) && expected.length === given.length;
 }
+
+/** Constant-time byte comparison; like `safeEqualText`, it hashes first so lengths may differ. */
+export function safeEqualBytes(expected: Uint8Array, given: Uint8Array): boolean {
+  const a = createHash("sha256").update(expected).digest();
+  const b = createHash("sha256").update(given).digest();
+  return timingSafeEqual(a, b) && expected.length === given.length;
+}

@@ -1,3 +1,5 @@
+import type { z } from "zod";
+
 /**
  * A provider verifier is a pure function of the raw request and the endpoint's secrets.
  * It never parses the body before the signature is checked, and compares in constant time.
@@ -52,5 +54,12 @@ export interface Verified {
 
 export interface Provider {
   name: string;
+  /**
+   * Validates the endpoint's `options` for this provider; the admin API runs it when an endpoint
+   * is created, and `verify` parses with it again (a ZodError there is a configuration fault, not
+   * a failed verification).
+   */
+  optionsSchema: z.ZodType;
+  /** Throws `VerificationError`; never parses the body before the signature holds. */
   verify(input: VerifyInput): Verified;
 }
