@@ -67,3 +67,19 @@ export async function listApiTokens(db: Db, userId: string) {
     .where(eq(apiTokens.userId, userId))
     .orderBy(apiTokens.createdAt);
 }
+
+/**
+ * Marks a user disabled. His tokens stop authenticating at once (authenticateToken checks
+ * `disabled_at`); nothing is deleted. Disabling an already disabled user keeps the first time.
+ */
+export async function disableUser(db: Db, userId: string): Promise<User> {
+  const [row] = await db
+    .update(users)
+    .set({ disabledAt: new Date() })
+    .where(and(eq(users.id, userId), isNull(users.disabledAt)))
+    .returning();
+  if (row) return row;
+  const existing = await db.query.users.findFirst({ where: eq(users.id, userId) });
+  if (!existing) throw new BrokerError("not_found", `user ${userId} not found`);
+  return existing;
+}

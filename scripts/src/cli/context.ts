@@ -1,0 +1,161 @@
+import { randomBytes } from "node:crypto";
+import { connect } from "@nats-io/transport-node";
+import { migrateDatabase, openDatabase, SecretBox, type Database, type Db } from "@wb/authz";
+import { z } from "zod";
+import { Output, type Sink } from "./output.js";
+
+/** What the CLI reads and writes; passed in so tests run it in-process with their own env. */
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdout: Sink;
+  stderr: Sink;
+}
+
+/** Bad invocation or configuration: exit code 2 (domain errors are BrokerError: exit code 1). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const configSchema = z.object({
+  DATABASE_URL: z
+    .string({ error: "DATABASE_URL is required (postgres://...); `pnpm start` writes it to .data/broker.env" })
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
+  SECRET_KEY: z
+    .string({ error: "SECRET_KEY is required: the broker's 32-byte base64 key (the gateway's SECRET_KEY)" })
+    .transform((v, ctx) => {
+      const key = Buffer.from(v, "base64");
+      if (key.length !== 32) ctx.addIssue({ code: "custom", message: "SECRET_KEY must be 32 bytes, base64-encoded" });
+      return key;
+    }),
+  NATS_URL: z.string().min(1).optional(),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+});
+
+export type CliConfig = z.infer<typeof configSchema>;
+
+export function parseCliConfig(env: Record<string, string | undefined>): CliConfig {
+  // Empty variables count as unset, so `DATABASE_URL= pnpm cli ...` reports "required".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new UsageError(
+      "invalid configuration:\n" + result.error.issues.map((i) => `  - ${i.message}`).join("\n"),
+    );
+  }
+  return result.data;
+}
+
+const NATS_TIMEOUT_MS = 3_000;
+
+/**
+ * One CLI invocation's resources, opened on first use (so `--help` needs no configuration)
+ * and released by close().
+ */
+export class CliContext {
+  readonly out: Output;
+  /** Set from the global `--json` before each action runs. */
+  json = false;
+  #config?: CliConfig;
+  #database?: Database;
+  #box?: SecretBox;
+
+  constructor(readonly io: CliIo) {
+    this.out = new Output(io.stdout, io.stderr);
+  }
+
+  config(): CliConfig {
+    this.#config ??= parseCliConfig(this.io.env);
+    return this.#config;
+  }
+
+  /** The database, with the committed migrations applied (the CLI works on a fresh one). */
+  async db(): Promise<Db> {
+    if (!this.#database) {
+      const { DATABASE_URL } = this.config();
+      const database = openDatabase(DATABASE_URL, { max: 2 });
+      this.#database = database;
+      try {
+        await migrateDatabase(database.db);
+      } catch (err) {
+        // Name the server, never the URL: it carries the password.
+        throw new Error(`cannot prepare the database at ${describeDatabase(DATABASE_URL)}: ${describeError(err)}`, { cause: err });
+      }
+    }
+    return this.#database.db;
+  }
+
+  box(): SecretBox {
+    this.#box ??= new SecretBox(this.config().SECRET_KEY);
+    return this.#box;
+  }
+
+  /**
+   * Tells every gateway to reload its endpoint cache. A failure only warns: the gateways
+   * also reload on a timer, so the change arrives anyway, just later.
+   */
+  async announce(subject: string, payload: unknown): Promise<void> {
+    const { NATS_URL, NATS_USER, NATS_PASSWORD } = this.config();
+    const later = "gateways pick the change up within their refresh interval (ENDPOINT_REFRESH_INTERVAL, default 30s)";
+    if (!NATS_URL) {
+      this.out.warn(`NATS_URL is not set, so the change was not announced; ${later}`);
+      return;
+    }
+    try {
+      const nc = await connect({
+        servers: NATS_URL.split(","),
+        user: NATS_USER,
+        pass: NATS_PASSWORD,
+        name: "wb-cli",
+        // A shared `_INBOX.>` would let other clients read our replies.
+        inboxPrefix: `_CLI_INBOX.${randomBytes(8).toString("hex")}`,
+        timeout: NATS_TIMEOUT_MS,
+        reconnect: false,
+      });
+      try {
+        nc.publish(subject, JSON.stringify(payload));
+        await withTimeout(nc.flush(), NATS_TIMEOUT_MS, "flush timed out");
+      } finally {
+        await withTimeout(nc.close(), NATS_TIMEOUT_MS, "close timed out").catch(() => {});
+      }
+    } catch (err) {
+      this.out.warn(`could not announce the change on NATS (${describeError(err)}); ${later}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#database?.close().catch(() => {});
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describeDatabase(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "DATABASE_URL";
+  }
+}
+
+/** A one-line reason; connection errors often have an empty message and only a code. */
+export function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describeError(err.errors[0]);
+  if (err instanceof Error) {
+    // drizzle wraps driver errors as "Failed query: <sql>"; the reason is in the cause.
+    if (err.message.startsWith("Failed query") && err.cause) return describeError(err.cause);
+    const code = (err as { code?: unknown }).code;
+    return err.message || (typeof code === "string" ? code : err.name);
+  }
+  return String(err);
+}

@@ -1,0 +1,185 @@
+import { Option, type Command } from "commander";
+import {
+  BrokerError,
+  createEndpoint,
+  deleteEndpoint,
+  ENDPOINTS_CHANGED_SUBJECT,
+  findOrganizationByName,
+  findUserByName,
+  getEndpoint,
+  listAllEndpoints,
+  listOrganizations,
+  listUsers,
+  viewEndpoint,
+  type Db,
+  type EndpointOwner,
+  type EndpointView,
+  type schema,
+} from "@wb/authz";
+import { parseBytes, providerNames, validateProviderOptions } from "@wb/gateway";
+import { UsageError, type CliContext } from "./context.js";
+
+/** The same ceiling as the admin API's `max_body_bytes`. */
+const MAX_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** `--option k=v`: values that read as JSON (numbers, booleans, arrays) are parsed, others stay strings. */
+export function parseProviderOptions(pairs: readonly string[]): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--option: expected key=value, got ${JSON.stringify(pair)}`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (typeof parsed !== "string" && parsed !== null) value = parsed;
+    } catch {
+      // Not JSON: a plain string such as a header name.
+    }
+    options[pair.slice(0, eq)] = value;
+  }
+  return options;
+}
+
+function parseMaxBody(text: string): number {
+  const n = parseBytes(text);
+  if (n === undefined || n < 1 || n > MAX_BODY_LIMIT) {
+    throw new UsageError(`--max-body: expected a size between 1 byte and 64MiB (e.g. 1MiB, 512KiB), got ${text}`);
+  }
+  return n;
+}
+
+/** What the CLI shows: the API's view (never the secret) plus the owner's name. */
+type ShownEndpoint = Omit<EndpointView, "owner"> & { owner: EndpointView["owner"] & { name: string | null } };
+
+async function ownerNamer(db: Db): Promise<(e: schema.Endpoint) => ShownEndpoint> {
+  const [users, orgs] = await Promise.all([listUsers(db), listOrganizations(db)]);
+  const names = new Map<string, string>([...users, ...orgs].map((x) => [x.id, x.name]));
+  return (e) => {
+    const view = viewEndpoint(e);
+    return { ...view, owner: { ...view.owner, name: names.get(view.owner.id) ?? null } };
+  };
+}
+
+async function requireEndpoint(db: Db, id: string): Promise<schema.Endpoint> {
+  const e = await getEndpoint(db, id);
+  if (!e) throw new BrokerError("not_found", `endpoint ${id} not found`);
+  return e;
+}
+
+const ownerLabel = (e: ShownEndpoint) => `${e.owner.type === "user" ? "user" : "org"}:${e.owner.name ?? e.owner.id}`;
+
+export function endpointsCommand(program: Command, ctx: CliContext): void {
+  const endpoints = program.command("endpoints").description("register, list, show and delete webhook endpoints");
+
+  /** Gateways cache endpoints; tell them, or they notice only at their next refresh. */
+  const announce = (id: string, change: "created" | "deleted") => ctx.announce(ENDPOINTS_CHANGED_SUBJECT, { id, change });
+
+  endpoints
+    .command("create")
+    .description("register an endpoint under /webhook/<path>; its signing secret is printed once")
+    .argument("<path>", "path prefix below /webhook/, e.g. github/myorg/myrepo")
+    .requiredOption("--provider <name>", `signature scheme: ${providerNames.join(", ")}`)
+    .option("--secret <secret>", "the signing secret the sender uses (default: a generated one, printed once)")
+    .addOption(new Option("--owner-user <user>", "owned by this user").conflicts("ownerOrg"))
+    .addOption(new Option("--owner-org <org>", "owned by this organization (readable by all its members)"))
+    .option("--public", "readable by every authenticated user", false)
+    .option("--max-body <size>", "body size limit for this endpoint, e.g. 1MiB (default: the gateway's)")
+    .option("--option <key=value...>", "provider option, repeatable (e.g. --option header=X-Signature)")
+    .addHelpText("after", "\nExactly one of --owner-user and --owner-org is required.")
+    .action(
+      async (
+        path: string,
+        opts: { provider: string; secret?: string; ownerUser?: string; ownerOrg?: string; public: boolean; maxBody?: string; option?: string[] },
+      ) => {
+        if (!opts.ownerUser && !opts.ownerOrg) throw new UsageError("an owner is required: --owner-user <user> or --owner-org <org>");
+        const maxBodyBytes = opts.maxBody === undefined ? undefined : parseMaxBody(opts.maxBody);
+        const providerOptions = validateProviderOptions(opts.provider, parseProviderOptions(opts.option ?? []));
+        const db = await ctx.db();
+        const owner: EndpointOwner = opts.ownerUser
+          ? { userId: (await findUserByName(db, opts.ownerUser)).id }
+          : { orgId: (await findOrganizationByName(db, opts.ownerOrg!)).id };
+        const { endpoint, secret } = await createEndpoint(db, ctx.box(), {
+          path,
+          provider: opts.provider,
+          providerOptions,
+          secret: opts.secret,
+          owner,
+          isPublic: opts.public,
+          maxBodyBytes,
+        });
+        await announce(endpoint.id, "created");
+        const shown = (await ownerNamer(db))(endpoint);
+        const generated = opts.secret === undefined;
+        if (ctx.json) {
+          // Like the API's 201: the secret is in this one answer and never again.
+          if (generated) ctx.out.warn("store the signing secret now: it is shown only this once.");
+          return ctx.out.json({ ...shown, secret });
+        }
+        const summary = `created endpoint ${shown.id}: ${shown.url_path} (${shown.provider}, ${ownerLabel(shown)}${shown.public ? ", public" : ""})`;
+        if (!generated) return ctx.out.line(summary);
+        // stdout carries only the secret, so `SECRET=$(pnpm cli endpoints create ...)` works.
+        ctx.out.note(summary);
+        ctx.out.warn("store the signing secret now: it is shown only this once.");
+        ctx.out.line(secret);
+      },
+    );
+
+  endpoints
+    .command("list")
+    .description("list all endpoints (never their secrets)")
+    .action(async () => {
+      const db = await ctx.db();
+      const name = await ownerNamer(db);
+      const rows = (await listAllEndpoints(db)).map(name);
+      if (ctx.json) return ctx.out.json({ endpoints: rows });
+      ctx.out.table(
+        rows,
+        {
+          id: (e) => e.id,
+          path: (e) => e.url_path,
+          provider: (e) => e.provider,
+          owner: ownerLabel,
+          public: (e) => e.public,
+          "max body": (e) => e.max_body_bytes,
+          created: (e) => new Date(e.created_at),
+        },
+        "endpoints",
+      );
+    });
+
+  endpoints
+    .command("show")
+    .description("show one endpoint (never its secret)")
+    .argument("<id>", "the endpoint's id (see `endpoints list`)")
+    .action(async (id: string) => {
+      const db = await ctx.db();
+      const e = await requireEndpoint(db, id);
+      const shown = (await ownerNamer(db))(e);
+      if (ctx.json) return ctx.out.json(shown);
+      ctx.out.record({
+        id: shown.id,
+        path: shown.url_path,
+        provider: shown.provider,
+        options: Object.keys(shown.provider_options).length ? JSON.stringify(shown.provider_options) : null,
+        owner: ownerLabel(shown),
+        public: shown.public,
+        "max body": shown.max_body_bytes,
+        "secret rotation": e.previousSecretEnc ? `previous secret valid until ${e.previousSecretExpiresAt?.toISOString() ?? "?"}` : null,
+        created: new Date(shown.created_at),
+      });
+    });
+
+  endpoints
+    .command("delete")
+    .description("delete an endpoint; webhooks to its path get 404 from then on (stored messages stay)")
+    .argument("<id>", "the endpoint's id (see `endpoints list`)")
+    .action(async (id: string) => {
+      const db = await ctx.db();
+      const e = await requireEndpoint(db, id);
+      await deleteEndpoint(db, e.id);
+      await announce(e.id, "deleted");
+      if (ctx.json) ctx.out.json({ id: e.id, deleted: true });
+      else ctx.out.line(`deleted endpoint ${e.id} (${viewEndpoint(e).url_path})`);
+    });
+}

@@ -1,0 +1,77 @@
+import { Option, type Command } from "commander";
+import { addMember, BrokerError, findOrganizationByName, findUserByName, listMembers, removeMember, type schema } from "@wb/authz";
+import type { CliContext } from "./context.js";
+import { iso } from "./output.js";
+
+const ROLES = ["admin", "member", "viewer"] as const satisfies readonly schema.OrgRole[];
+
+export function membersCommand(program: Command, ctx: CliContext): void {
+  const members = program
+    .command("members")
+    .description("manage who belongs to an organization, and in which role");
+
+  members
+    .command("add")
+    .description("add a user to an organization, or change his role there")
+    .argument("<org>", "the organization's name")
+    .argument("<user>", "the user's name")
+    .addOption(
+      new Option("--role <role>", "admin: manages the org's endpoints; member, viewer: read them")
+        .choices(ROLES)
+        .makeOptionMandatory(),
+    )
+    .action(async (orgName: string, userName: string, opts: { role: schema.OrgRole }) => {
+      const db = await ctx.db();
+      const org = await findOrganizationByName(db, orgName);
+      const user = await findUserByName(db, userName);
+      await addMember(db, org.id, user.id, opts.role);
+      if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, role: opts.role });
+      else ctx.out.line(`${user.name} is now ${opts.role} of ${org.name}`);
+    });
+
+  members
+    .command("list")
+    .description("list an organization's members and their roles")
+    .argument("<org>", "the organization's name")
+    .action(async (orgName: string) => {
+      const db = await ctx.db();
+      const rows = await listMembers(db, (await findOrganizationByName(db, orgName)).id);
+      if (ctx.json) {
+        return ctx.out.json({
+          members: rows.map((m) => ({
+            user_id: m.userId,
+            name: m.name,
+            role: m.role,
+            disabled: m.disabledAt !== null,
+            joined_at: iso(m.joinedAt),
+          })),
+        });
+      }
+      ctx.out.table(
+        rows,
+        { name: (m) => m.name, role: (m) => m.role, status: (m) => (m.disabledAt ? "disabled" : "active"), joined: (m) => m.joinedAt },
+        "members",
+      );
+    });
+
+  members
+    .command("remove")
+    .description("remove a user from an organization (nothing else is deleted)")
+    .argument("<org>", "the organization's name")
+    .argument("<user>", "the user's name")
+    .action(async (orgName: string, userName: string) => {
+      const db = await ctx.db();
+      const org = await findOrganizationByName(db, orgName);
+      const user = await findUserByName(db, userName);
+      try {
+        await removeMember(db, org.id, user.id);
+      } catch (err) {
+        if (err instanceof BrokerError && err.code === "not_found") {
+          throw new BrokerError("not_found", `${user.name} is not a member of ${org.name}`);
+        }
+        throw err;
+      }
+      if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, removed: true });
+      else ctx.out.line(`removed ${user.name} from ${org.name}`);
+    });
+}
