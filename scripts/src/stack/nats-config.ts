@@ -29,10 +29,11 @@ export interface NatsConfigOptions {
   sysPassword: string;
   /**
    * Trusted config text spliced into the template's two auth-callout places: `accounts`
-   * goes inside `accounts { }` (AUTH, CLIENTS), `authorization` at top level. Reserved for
+   * goes inside `accounts { }` (AUTH, CLIENTS), `authorization` at top level, `appExports`
+   * inside account APP (what CLIENTS imports). Built by authz/src/callout/nats-config.ts. Reserved for
    * the auth-callout change; never put user input here.
    */
-  callout?: { accounts?: string; authorization?: string };
+  callout?: { accounts?: string; authorization?: string; appExports?: string };
 }
 
 /**
@@ -82,6 +83,7 @@ export function renderNatsConfig(opts: NatsConfigOptions): string {
     SYS_PASSWORD: quotePassword("sysPassword", opts.sysPassword),
     CALLOUT_ACCOUNTS: opts.callout?.accounts ?? "  # (none yet)",
     AUTHORIZATION: opts.callout?.authorization ?? "# (none yet)",
+    APP_EXPORTS: opts.callout?.appExports ?? "    # (no exports)",
   };
   const template = readFileSync(NATS_CONFIG_TEMPLATE, "utf8");
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, name: string) => {

@@ -1,0 +1,72 @@
+/**
+ * What the callout asks PostgreSQL: who a credential belongs to, which durables are his, and
+ * which of the credentials behind open connections are still good (for the revocation sweep).
+ */
+import { and, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { apiTokens, consumers, users } from "../db/schema/index.js";
+import { durableName } from "../naming.js";
+import { hashApiToken, looksLikeApiToken } from "../tokens.js";
+
+/** A credential as it arrived in the CONNECT options. Never log `secret`. */
+export type Credential =
+  | { kind: "api_token"; secret: string }
+  /** The broker's own JWT access tokens, once they exist (the seam: see {@link Authenticator}). */
+  | { kind: "access_token"; secret: string };
+
+export interface Authenticated {
+  userId: string;
+  /** Stable id of the credential (api_tokens.id, or an access token's jti): revocation checks it. */
+  credentialId: string;
+}
+
+/** Resolves a credential; null when unknown, revoked, expired, or its user is disabled. */
+export type Authenticator = (credential: Credential) => Promise<Authenticated | null>;
+
+/** Checks which of the given credential ids are still valid (for the revocation sweep). */
+export type CredentialChecker = (credentialIds: readonly string[]) => Promise<Set<string>>;
+
+const validToken = () =>
+  and(isNull(apiTokens.revokedAt), isNull(users.disabledAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)));
+
+/** API tokens only; access tokens are refused until the broker issues them. */
+export function apiTokenAuthenticator(db: Db): Authenticator {
+  return async (credential) => {
+    if (credential.kind !== "api_token" || !looksLikeApiToken(credential.secret)) return null;
+    const [row] = await db
+      .select({ userId: users.id, credentialId: apiTokens.id })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(and(eq(apiTokens.tokenHash, hashApiToken(credential.secret)), validToken()))
+      .limit(1);
+    return row ?? null;
+  };
+}
+
+export function apiTokenChecker(db: Db): CredentialChecker {
+  return async (ids) => {
+    const uuids = ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+    if (uuids.length === 0) return new Set();
+    const rows = await db
+      .select({ id: apiTokens.id })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(and(inArray(apiTokens.id, uuids), validToken()));
+    return new Set(rows.map((r) => r.id));
+  };
+}
+
+/** The user's durable names: his rows in `consumers`, plus his default durable in any case. */
+export async function userDurables(db: Db, userId: string): Promise<string[]> {
+  const rows = await db.select({ durable: consumers.durableName }).from(consumers).where(eq(consumers.userId, userId));
+  return [...new Set([durableName(userId), ...rows.map((r) => r.durable)])].sort();
+}
+
+/** Picks the credential out of the CONNECT options: `auth_token`, or the password of user/password. */
+export function credentialFromConnectOpts(opts: { auth_token?: string; user?: string; pass?: string } | undefined): Credential | null {
+  const secret = opts?.auth_token || opts?.pass;
+  if (!secret) return null;
+  // A JWT (three base64url parts) is an access token; everything else is tried as an API token.
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(secret)) return { kind: "access_token", secret };
+  return { kind: "api_token", secret };
+}

@@ -1,0 +1,100 @@
+/**
+ * The nats-server config text for the auth callout, spliced into infra/nats-server.conf.template
+ * by renderNatsConfig (scripts/src/stack/nats-config.ts) as its `callout` option.
+ *
+ * Accounts: AUTH (only the callout service's user), CLIENTS (callout users; no JetStream; imports
+ * from APP only what a reader of his own pull consumers needs, the API part renamed to
+ * `APPJS.API` because a JetStream-less account answers `$JS.API.>` itself). APP exports exactly
+ * those subjects. Static users (callout, gateway, admin, sys) bypass the callout.
+ */
+import { CLIENT_API_PREFIX } from "./decide.js";
+
+export interface CalloutConfigOptions {
+  /** Public key (`A…`) of the account nkey that signs user JWTs. */
+  issuerPublicKey: string;
+  /** Public key (`X…`) of the callout's curve key; the server encrypts requests to it. */
+  xkeyPublicKey: string;
+  /** The JetStream stream users read (STREAM_NAME). */
+  stream: string;
+  /** Password of user `callout` in account AUTH. */
+  calloutPassword: string;
+  /** Seconds the server waits for the callout (and for CONNECT). Default 2. */
+  authTimeoutSeconds?: number;
+  /** Static users in other accounts that must bypass the callout. Default gateway, admin, sys. */
+  staticUsers?: string[];
+}
+
+export interface CalloutConfigBlocks {
+  /** Goes inside `accounts { }`. */
+  accounts: string;
+  /** Goes at top level. */
+  authorization: string;
+  /** Goes inside account APP. */
+  appExports: string;
+}
+
+export const CALLOUT_USER = "callout";
+export const CALLOUT_ACCOUNT = "AUTH";
+export const CLIENTS_ACCOUNT = "CLIENTS";
+
+const q = (value: string): string => {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f"\\]/.test(value)) throw new Error("config value must not contain quotes, backslashes or control characters");
+  return `"${value}"`;
+};
+
+export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBlocks {
+  const { stream } = opts;
+  if (!/^A[A-Z2-7]{55}$/.test(opts.issuerPublicKey)) throw new Error("issuerPublicKey must be an account public nkey (A…)");
+  if (!/^X[A-Z2-7]{55}$/.test(opts.xkeyPublicKey)) throw new Error("xkeyPublicKey must be a curve public key (X…)");
+  if (!/^[A-Za-z0-9_-]+$/.test(stream)) throw new Error("stream must be a plain subject token");
+  if (opts.calloutPassword.length === 0 || opts.calloutPassword.startsWith("$2")) {
+    throw new Error("calloutPassword must be non-empty and not look like a bcrypt hash");
+  }
+  const timeout = opts.authTimeoutSeconds ?? 2;
+  const users = [CALLOUT_USER, ...(opts.staticUsers ?? ["gateway", "admin", "sys"])];
+  const next = `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`;
+  const info = `$JS.API.CONSUMER.INFO.${stream}.*`;
+  const ack = `$JS.ACK.${stream}.>`;
+  const renamed = (subject: string) => subject.replace(/^\$JS\.API/, CLIENT_API_PREFIX);
+
+  const accounts = `
+  # The auth callout service's account: its user receives $SYS.REQ.USER.AUTH requests.
+  ${CALLOUT_ACCOUNT} {
+    users: [ { user: ${CALLOUT_USER}, password: ${q(opts.calloutPassword)} } ]
+  }
+
+  # Users authorized by the callout. No JetStream here, so nothing a client sends can land in
+  # the stream (a forged pull-request reply subject resolves in this account, not in APP).
+  ${CLIENTS_ACCOUNT} {
+    imports: [
+      { service: { account: APP, subject: ${q(next)} }, to: ${q(renamed(next))} }
+      { service: { account: APP, subject: ${q(info)} }, to: ${q(renamed(info))} }
+      { service: { account: APP, subject: ${q(ack)} } }
+    ]
+  }
+`;
+
+  const appExports = `
+    # What CLIENTS imports (auth callout): pulls, consumer info and acks of ${stream} only.
+    exports: [
+      { service: ${q(next)}, response_type: stream }
+      { service: ${q(info)} }
+      { service: ${q(ack)} }
+    ]
+`;
+
+  const authorization = `
+authorization {
+  # Also the callout's deadline: no answer within it and the client is refused (fails closed).
+  timeout: ${timeout}
+  auth_callout {
+    issuer: ${q(opts.issuerPublicKey)}
+    account: ${CALLOUT_ACCOUNT}
+    auth_users: [ ${users.join(", ")} ]
+    xkey: ${q(opts.xkeyPublicKey)}
+  }
+}
+`;
+  return { accounts, authorization, appExports };
+}

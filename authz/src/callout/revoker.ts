@@ -1,0 +1,150 @@
+/**
+ * Active revocation of callout users' connections, with the system account's connection.
+ *
+ * Two paths, both ending in `$SYS.REQ.SERVER.<id>.KICK`:
+ * - `kickUser(sys, userId)`: immediate; the CLI / API call it after revoking a token, disabling
+ *   a user, or removing a membership or endpoint grant (`accessChanged` also narrows the user's
+ *   consumer filters first, which is what stops an organization's messages).
+ * - the sweep (`startRevocationSweep`, run by the callout service): every `intervalMs` it lists
+ *   the CLIENTS connections and kicks those whose credential (the `cred:` tag of their user JWT)
+ *   is no longer valid, whoever changed the database.
+ *
+ * Bound: a revoked token's connections are gone within `intervalMs` + one CONNZ round
+ * (`CONNZ_STALL_MS` after the last server answers) + the KICK; with the defaults (2 s sweep)
+ * that is under {@link REVOCATION_BOUND_MS}. Reconnects go through the callout and are denied at
+ * once. Without the sweep (service down) the user JWT's expiry is the bound.
+ */
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { readableEndpointIds } from "../acl.js";
+import type { Db } from "../db/client.js";
+import { endpointGrantSubject, NOTHING_SUBJECT } from "../subjects.js";
+import { userDurables, type CredentialChecker } from "./credentials.js";
+import type { CalloutLogger } from "./service.js";
+import { CREDENTIAL_TAG } from "./service.js";
+import { CLIENTS_ACCOUNT } from "./nats-config.js";
+
+export const DEFAULT_SWEEP_INTERVAL_MS = 2_000;
+/** How long a CONNZ ping waits for more servers after the last answer. */
+export const CONNZ_STALL_MS = 250;
+/** The stated bound for a revoked credential's connections with the default sweep interval. */
+export const REVOCATION_BOUND_MS = 5_000;
+
+export interface ClientConnection {
+  serverId: string;
+  cid: number;
+  /** The user JWT's name: the user id. */
+  user: string;
+  credentialId: string | undefined;
+}
+
+interface ConnzResponse {
+  server?: { id?: string };
+  data?: { connections?: { cid: number; authorized_user?: string; tags?: string[] }[] };
+  error?: { description?: string };
+}
+
+/** Every connection in CLIENTS (optionally of one user), across all servers that answer. */
+export async function listClientConnections(sys: NatsConnection, filter: { user?: string } = {}): Promise<ClientConnection[]> {
+  const body = JSON.stringify({ acc: CLIENTS_ACCOUNT, user: filter.user, auth: true, limit: 100_000 });
+  const replies = await sys.requestMany("$SYS.REQ.SERVER.PING.CONNZ", body, {
+    strategy: "stall",
+    stall: CONNZ_STALL_MS,
+    maxWait: 2_000,
+  });
+  const out: ClientConnection[] = [];
+  for await (const msg of replies) {
+    const res = msg.json<ConnzResponse>();
+    const serverId = res.server?.id;
+    if (!serverId || res.error) continue;
+    for (const c of res.data?.connections ?? []) {
+      const tag = c.tags?.find((t) => t.startsWith(CREDENTIAL_TAG));
+      out.push({ serverId, cid: c.cid, user: c.authorized_user ?? "", credentialId: tag?.slice(CREDENTIAL_TAG.length) });
+    }
+  }
+  return out;
+}
+
+/** Disconnects one connection at once. */
+export async function kickConnection(sys: NatsConnection, conn: Pick<ClientConnection, "serverId" | "cid">): Promise<void> {
+  await sys.request(`$SYS.REQ.SERVER.${conn.serverId}.KICK`, JSON.stringify({ cid: conn.cid }), { timeout: 2_000 });
+}
+
+/** Disconnects every callout connection of `userId`; returns how many. */
+export async function kickUser(sys: NatsConnection, userId: string): Promise<number> {
+  const conns = await listClientConnections(sys, { user: userId });
+  await Promise.all(conns.map((c) => kickConnection(sys, c)));
+  return conns.length;
+}
+
+/** Filter subjects granting exactly these endpoints (the same rule as the gateway's consumers). */
+export function grantFilterSubjects(endpointIds: readonly string[]): string[] {
+  return endpointIds.length === 0 ? [NOTHING_SUBJECT] : endpointIds.map(endpointGrantSubject).sort();
+}
+
+export interface AccessChangeDeps {
+  db: Db;
+  /** JetStream manager on APP (admin or gateway user). */
+  jsm: JetStreamManager;
+  /** Connection of the system account user. */
+  sys: NatsConnection;
+  stream: string;
+}
+
+/**
+ * After a user's access shrank (membership or endpoint grant removed, token revoked, user
+ * disabled): narrows the filters of his existing durables to what he may read now, then kicks
+ * his connections so every reconnect is decided afresh.
+ */
+export async function accessChanged(deps: AccessChangeDeps, userId: string): Promise<{ kicked: number }> {
+  const filters = grantFilterSubjects(await readableEndpointIds(deps.db, userId));
+  for (const durable of await userDurables(deps.db, userId)) {
+    try {
+      await deps.jsm.consumers.update(deps.stream, durable, { filter_subjects: filters, filter_subject: undefined });
+    } catch (err) {
+      if (!/not found/i.test(String((err as Error).message))) throw err;
+    }
+  }
+  return { kicked: await kickUser(deps.sys, userId) };
+}
+
+export interface RevocationSweep {
+  /** One pass now (also what the timer runs); resolves with the number kicked. */
+  sweep(): Promise<number>;
+  stop(): void;
+}
+
+/** Periodically kicks CLIENTS connections whose credential is no longer valid. */
+export function startRevocationSweep(opts: {
+  sys: NatsConnection;
+  check: CredentialChecker;
+  log: CalloutLogger;
+  intervalMs?: number;
+}): RevocationSweep {
+  const intervalMs = opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+  let running: Promise<number> | undefined;
+  const sweep = (): Promise<number> => {
+    running ??= (async () => {
+      try {
+        const conns = await listClientConnections(opts.sys);
+        if (conns.length === 0) return 0;
+        const ids = [...new Set(conns.flatMap((c) => (c.credentialId ? [c.credentialId] : [])))];
+        const valid = await opts.check(ids);
+        const stale = conns.filter((c) => !c.credentialId || !valid.has(c.credentialId));
+        await Promise.all(stale.map((c) => kickConnection(opts.sys, c).catch(() => {})));
+        for (const c of stale) opts.log.info({ userId: c.user, cid: c.cid }, "auth callout: connection revoked");
+        return stale.length;
+      } catch (err) {
+        // A database outage must not kick everyone; new connects are refused meanwhile anyway.
+        opts.log.warn({ err: (err as Error).message }, "auth callout: revocation sweep failed");
+        return 0;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => void sweep(), intervalMs);
+  timer.unref();
+  return { sweep, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,378 @@
+/**
+ * The auth callout end to end: a real nats-server of its own with the callout wired in, the
+ * callout service in-process, real PostgreSQL (the shared one, behind a proxy this test can
+ * take down). Issue 4's list: allowed operations, every denial, revocation within the stated
+ * bound, callout down and PostgreSQL down.
+ */
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { connect, createInbox, errors, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../gateway/test/harness/database.js";
+import { testStack } from "../../gateway/test/harness/inject.js";
+import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
+import { consumers as consumersTable } from "../src/db/schema/index.js";
+import { createEndpoint } from "../src/endpoints.js";
+import { durableName, userInboxPrefix } from "../src/naming.js";
+import { addMember, createOrganization, removeMember } from "../src/organizations.js";
+import { SecretBox } from "../src/secret-box.js";
+import { endpointToken } from "../src/subjects.js";
+import { createApiToken, createUser, disableUser, revokeApiToken } from "../src/users.js";
+import { readableEndpointIds } from "../src/acl.js";
+import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
+import { accessChanged, grantFilterSubjects, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
+import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
+import { startPgProxy, type PgProxy } from "./pg-proxy.js";
+
+let tdb: TestDatabase;
+let direct: Database; // for the test's own set-up, never behind the proxy
+let proxied: Database; // what the callout uses
+let proxy: PgProxy;
+let stack: CalloutStack;
+const box = new SecretBox(randomBytes(32));
+
+interface TestUser {
+  id: string;
+  token: string;
+  tokenId: string;
+  durable: string;
+  endpointId: string;
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase("callout");
+  direct = openDatabase(tdb.url, { max: 3 });
+  await migrateDatabase(direct.db);
+  proxy = await startPgProxy(tdb.url);
+  proxied = openDatabase(proxy.url, { max: 5 });
+  stack = await startCalloutStack({ natsServerBin: testStack().natsServerBin, db: proxied.db });
+});
+
+afterAll(async () => {
+  await stack?.dispose();
+  await proxied?.close().catch(() => {});
+  await proxy?.close();
+  await direct?.close();
+  await tdb?.drop();
+});
+
+/** A user with a token, an endpoint of his own and his default durable (as the gateway makes it). */
+async function newUser(): Promise<TestUser> {
+  const name = `u_${randomBytes(4).toString("hex")}`;
+  const user = await createUser(direct.db, { name });
+  const { id: tokenId, token } = await createApiToken(direct.db, user.id, "nats");
+  const { endpoint } = await createEndpoint(direct.db, box, { path: `t/${name}`, provider: "none", owner: { userId: user.id } });
+  const durable = durableName(user.id);
+  await syncConsumer(user.id, durable);
+  return { id: user.id, token, tokenId, durable, endpointId: endpoint.id };
+}
+
+async function syncConsumer(userId: string, durable: string): Promise<void> {
+  const filters = grantFilterSubjects(await readableEndpointIds(direct.db, userId));
+  try {
+    await stack.jsm.consumers.info(stack.stream, durable);
+    await stack.jsm.consumers.update(stack.stream, durable, { filter_subjects: filters });
+  } catch {
+    await stack.jsm.consumers.add(stack.stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subjects: filters, ack_wait: 30_000_000_000 });
+  }
+}
+
+async function deliver(endpointId: string, body: string): Promise<void> {
+  await jetstream(stack.admin).publish(`wh.${endpointToken(endpointId)}.push.x`, body);
+}
+
+async function streamCount(): Promise<number> {
+  return (await stack.jsm.streams.info(stack.stream)).state.messages;
+}
+
+function connectAs(u: Pick<TestUser, "id" | "token">, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  return connect({ servers: stack.nats.url, token: u.token, inboxPrefix: userInboxPrefix(u.id), reconnect: false, ...extra });
+}
+
+const userJs = (nc: NatsConnection) => jetstream(nc, { apiPrefix: CLIENT_API_PREFIX });
+
+/**
+ * Runs `action` and expects the server to report a permission violation for it. Rejections of
+ * the action itself (timeouts, permission errors) are expected too and swallowed.
+ */
+async function expectDenied(nc: NatsConnection, subject: string | RegExp, action: () => Promise<unknown> | unknown): Promise<void> {
+  const seen = (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "error" && s.error instanceof errors.PermissionViolationError) {
+        const subj = s.error.subject;
+        if (typeof subject === "string" ? subj === subject : subject.test(subj)) return s.error;
+      }
+    }
+    return undefined;
+  })();
+  await Promise.resolve()
+    .then(action)
+    .catch(() => {});
+  await nc.flush().catch(() => {});
+  const err = await Promise.race([seen, sleep(3_000).then(() => undefined)]);
+  expect(err, `expected a permission violation for ${subject}`).toBeInstanceOf(errors.PermissionViolationError);
+}
+
+describe("a power user over his own consumer", () => {
+  it("reads with consumer info, fetch, ack, nak, in-progress and term", async () => {
+    const alice = await newUser();
+    for (let i = 1; i <= 4; i++) await deliver(alice.endpointId, `m${i}`);
+    const nc = await connectAs(alice);
+    try {
+      const consumer = await userJs(nc).consumers.get(stack.stream, alice.durable);
+      const info = await consumer.info();
+      expect(info.num_pending).toBe(4);
+
+      const got: JsMsg[] = [];
+      for await (const m of await consumer.fetch({ max_messages: 4, expires: 2_000 })) {
+        got.push(m);
+        if (got.length === 4) break;
+      }
+      expect(got.map((m) => m.string())).toEqual(["m1", "m2", "m3", "m4"]);
+      const [m1, m2, m3, m4] = got as [JsMsg, JsMsg, JsMsg, JsMsg];
+      expect(await m1.ackAck()).toBe(true);
+      m3.working();
+      m2.nak();
+      m4.term();
+      expect(await m3.ackAck()).toBe(true);
+
+      const again: JsMsg[] = [];
+      for await (const m of await consumer.fetch({ max_messages: 1, expires: 2_000 })) {
+        again.push(m);
+        break;
+      }
+      expect(again[0]?.string()).toBe("m2");
+      expect(again[0]?.redelivered).toBe(true);
+      expect(await again[0]!.ackAck()).toBe(true);
+      const after = await consumer.info();
+      expect(after.num_ack_pending).toBe(0);
+      expect(after.num_pending).toBe(0);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("connects with user/password where the password is the token, and sees named consumers", async () => {
+    const bob = await newUser();
+    const named = durableName(bob.id, "ci");
+    await direct.db.insert(consumersTable).values({ userId: bob.id, name: "ci", durableName: named });
+    await syncConsumer(bob.id, named);
+    const nc = await connect({ servers: stack.nats.url, user: "bob", pass: bob.token, inboxPrefix: userInboxPrefix(bob.id), maxReconnectAttempts: 0 });
+    try {
+      const js = userJs(nc);
+      expect((await (await js.consumers.get(stack.stream, bob.durable)).info()).name).toBe(bob.durable);
+      expect((await (await js.consumers.get(stack.stream, named)).info()).name).toBe(named);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+describe("everything else is denied", () => {
+  let me: TestUser;
+  let other: TestUser;
+  let nc: NatsConnection;
+  let before: number;
+
+  beforeAll(async () => {
+    me = await newUser();
+    other = await newUser();
+    await deliver(me.endpointId, "mine");
+    await deliver(other.endpointId, "theirs");
+    nc = await connectAs(me);
+    before = await streamCount();
+  });
+  afterAll(async () => {
+    await nc?.close();
+  });
+
+  const api = (rest: string) => `${CLIENT_API_PREFIX}.${rest}`;
+  const inbox = () => createInbox(userInboxPrefix(me.id));
+
+  it("other users' consumers: info, pull, ack", async () => {
+    await expectDenied(nc, api(`CONSUMER.INFO.${stack.stream}.${other.durable}`), () => userJs(nc).consumers.get(stack.stream, other.durable));
+    const next = api(`CONSUMER.MSG.NEXT.${stack.stream}.${other.durable}`);
+    await expectDenied(nc, next, () => nc.publish(next, JSON.stringify({ batch: 1, no_wait: true }), { reply: inbox() }));
+    const ack = `$JS.ACK.${stack.stream}.${other.durable}.1.2.2.0.0.0.0`;
+    await expectDenied(nc, ack, () => nc.publish(ack, "+ACK"));
+    // ...and the un-renamed API of the stream's account is not reachable either.
+    const raw = `$JS.API.CONSUMER.MSG.NEXT.${stack.stream}.${me.durable}`;
+    await expectDenied(nc, raw, () => nc.publish(raw, JSON.stringify({ batch: 1 }), { reply: inbox() }));
+  });
+
+  it("creating or deleting consumers", async () => {
+    for (const subject of [
+      api(`CONSUMER.CREATE.${stack.stream}.mine`),
+      api(`CONSUMER.DURABLE.CREATE.${stack.stream}.mine`),
+      api(`CONSUMER.DELETE.${stack.stream}.${me.durable}`),
+      `$JS.API.CONSUMER.CREATE.${stack.stream}.mine`,
+      `$JS.API.CONSUMER.DELETE.${stack.stream}.${me.durable}`,
+    ]) {
+      await expectDenied(nc, subject, () => nc.request(subject, JSON.stringify({ stream_name: stack.stream, config: { durable_name: "mine" } }), { timeout: 1_000 }));
+    }
+    const jsm = await jetstreamManager(nc, { apiPrefix: CLIENT_API_PREFIX, checkAPI: false });
+    await expectDenied(nc, /CONSUMER\.DELETE/, () => jsm.consumers.delete(stack.stream, me.durable));
+    expect((await stack.jsm.consumers.info(stack.stream, me.durable)).name).toBe(me.durable);
+  });
+
+  it("reading the stream directly: STREAM.MSG.GET, DIRECT.GET, STREAM.INFO", async () => {
+    for (const prefix of [CLIENT_API_PREFIX, "$JS.API"]) {
+      for (const [subject, body] of [
+        [`${prefix}.STREAM.MSG.GET.${stack.stream}`, { seq: 1 }],
+        [`${prefix}.DIRECT.GET.${stack.stream}`, { seq: 1 }],
+        [`${prefix}.DIRECT.GET.${stack.stream}.wh.>`, {}],
+        [`${prefix}.STREAM.INFO.${stack.stream}`, {}],
+        [`${prefix}.STREAM.NAMES`, {}],
+        [`${prefix}.INFO`, {}],
+      ] as const) {
+        await expectDenied(nc, subject, () => nc.request(subject, JSON.stringify(body), { timeout: 1_000 }));
+      }
+    }
+  });
+
+  it("subscribing to stream subjects, other inboxes, or everything", async () => {
+    for (const subject of ["wh.>", `wh.${endpointToken(other.endpointId)}.>`, `${userInboxPrefix(other.id)}.>`, "_INBOX.>", ">", "$JS.ACK.>"]) {
+      await expectDenied(nc, subject, () => nc.subscribe(subject));
+    }
+  });
+
+  it("publishing anywhere else, including into the stream's subjects", async () => {
+    for (const subject of [`wh.${endpointToken(me.endpointId)}.push.x`, `wh.${endpointToken(other.endpointId)}.push.x`, "anything", `${userInboxPrefix(other.id)}.x`, `$JS.API.STREAM.PURGE.${stack.stream}`]) {
+      await expectDenied(nc, subject, () => nc.publish(subject, "forged"));
+    }
+    expect(await streamCount()).toBe(before);
+  });
+
+  it("a pull request with a forged reply subject does not write into the stream", async () => {
+    await deliver(me.endpointId, "bait");
+    const baseline = await streamCount();
+    const next = api(`CONSUMER.MSG.NEXT.${stack.stream}.${me.durable}`);
+    for (const reply of [`wh.${endpointToken(me.endpointId)}.push.forged`, `wh.${endpointToken(other.endpointId)}.push.forged`]) {
+      nc.publish(next, JSON.stringify({ batch: 5, no_wait: true }), { reply });
+    }
+    await nc.flush();
+    await sleep(500);
+    expect(await streamCount()).toBe(baseline);
+  });
+
+  it("leaves the stream's message count unchanged after all write attempts", async () => {
+    // The count only grew by the one message this suite delivered itself ("bait").
+    expect(await streamCount()).toBe(before + 1);
+  });
+});
+
+describe("authentication", () => {
+  it("denies bad, missing, revoked-format and access-token-shaped credentials", async () => {
+    const u = await newUser();
+    for (const opts of [
+      { token: "whb_" + randomBytes(32).toString("base64url") },
+      { token: "nonsense" },
+      { token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln" },
+      { user: "someone", pass: "wrong" },
+      {},
+      { token: u.token.slice(0, -1) + (u.token.endsWith("A") ? "B" : "A") },
+    ]) {
+      await expect(connect({ servers: stack.nats.url, maxReconnectAttempts: 0, ...opts })).rejects.toBeInstanceOf(errors.AuthorizationError);
+    }
+    expect(stack.logs.some((l) => l.msg === "auth callout: denied")).toBe(true);
+    // Deny reasons are logged; tokens never are.
+    expect(JSON.stringify(stack.logs)).not.toContain(u.token.slice(4, 20));
+  });
+});
+
+describe("revocation", () => {
+  it(`a revoked token's connection is closed within ${REVOCATION_BOUND_MS} ms and cannot reconnect`, async () => {
+    const u = await newUser();
+    const nc = await connectAs(u);
+    const closed = nc.closed();
+    const t0 = Date.now();
+    await revokeApiToken(direct.db, u.tokenId); // nobody calls kickUser: the sweep must find it
+    await Promise.race([closed, sleep(REVOCATION_BOUND_MS + 2_000)]);
+    const elapsed = Date.now() - t0;
+    expect(nc.isClosed()).toBe(true);
+    expect(elapsed).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+    await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
+  });
+
+  it("kickUser disconnects a disabled user at once; he cannot reconnect", async () => {
+    const u = await newUser();
+    const a = await connectAs(u);
+    const b = await connectAs(u);
+    await disableUser(direct.db, u.id);
+    expect(await kickUser(stack.sys, u.id)).toBe(2);
+    await Promise.race([Promise.all([a.closed(), b.closed()]), sleep(REVOCATION_BOUND_MS)]);
+    expect(a.isClosed() && b.isClosed()).toBe(true);
+    await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
+  });
+
+  it("after a membership is removed, no more messages of that organization arrive", async () => {
+    const u = await newUser();
+    const org = await createOrganization(direct.db, `org_${randomBytes(4).toString("hex")}`);
+    await addMember(direct.db, org.id, u.id, "member");
+    const { endpoint: orgEndpoint } = await createEndpoint(direct.db, box, { path: `o/${org.name}`, provider: "none", owner: { orgId: org.id } });
+    await syncConsumer(u.id, u.durable);
+
+    await deliver(orgEndpoint.id, "org-1");
+    let nc = await connectAs(u);
+    const fetchAll = async (conn: NatsConnection) => {
+      const out: string[] = [];
+      const c = await userJs(conn).consumers.get(stack.stream, u.durable);
+      for await (const m of await c.fetch({ max_messages: 10, expires: 1_000 })) {
+        out.push(m.string());
+        m.ack();
+      }
+      return out;
+    };
+    expect(await fetchAll(nc)).toEqual(["org-1"]);
+
+    await removeMember(direct.db, org.id, u.id);
+    const { kicked } = await accessChanged({ db: direct.db, jsm: stack.jsm, sys: stack.sys, stream: stack.stream }, u.id);
+    expect(kicked).toBe(1);
+    await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS)]);
+    expect(nc.isClosed()).toBe(true);
+
+    await deliver(orgEndpoint.id, "org-2");
+    await deliver(u.endpointId, "own-1");
+    nc = await connectAs(u); // still a valid user: reconnects, but reads only what he may
+    try {
+      expect(await fetchAll(nc)).toEqual(["own-1"]);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+describe("fails closed", () => {
+  it("refuses connects while the callout service is down, and admits them once it is back", async () => {
+    const u = await newUser();
+    await stack.stopService();
+    try {
+      await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
+    } finally {
+      await stack.startService();
+    }
+    const nc = await connectAs(u);
+    await nc.close();
+  });
+
+  it("refuses connects while PostgreSQL is down or hangs, and admits them once it is back", async () => {
+    const u = await newUser();
+    for (const mode of ["down", "slow"] as const) {
+      proxy.setMode(mode);
+      try {
+        await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
+      } finally {
+        proxy.setMode("up");
+      }
+    }
+    expect(stack.logs.some((l) => l.msg === "auth callout: denied" && /database/.test(String((l.obj as { reason?: string }).reason)))).toBe(true);
+    let nc: NatsConnection | undefined;
+    for (let i = 0; i < 20 && !nc; i++) {
+      nc = await connectAs(u).catch(() => undefined);
+      if (!nc) await sleep(250);
+    }
+    expect(nc).toBeDefined();
+    await nc!.close();
+  });
+});
