@@ -30,5 +30,6 @@ export async function writeEnvFile(path: string, values: Record<string, string>)
 
 /** Process env wins; the local stack's file fills what is unset. */
 export function withLocalEnv(env = process.env): Record<string, string | undefined> {
-  return { ...readEnvFile(localEnvPath(env)), ...env };
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+  return { ...readEnvFile(localEnvPath(env)), ...set };
 }
