@@ -11,6 +11,7 @@ import { ensureNatsServer } from "./stack/nats-binary.js";
 import { startNats, type NatsServer } from "./stack/nats.js";
 import { startPostgres, type PostgresServer } from "./stack/postgres.js";
 import { dataDir, localEnvPath, readEnvFile, writeEnvFile } from "./local-env.js";
+import { localCallout } from "./start-callout.js";
 
 const env = process.env;
 const dir = dataDir(env);
@@ -30,10 +31,13 @@ try {
   let natsUser = env.NATS_USER;
   let natsPassword = env.NATS_PASSWORD;
   const cli: Record<string, string> = {};
+  // Auth callout (issue 4): keys and the callout user's password live in broker.env.
+  const callout = localCallout(saved, env.STREAM_NAME ?? "WEBHOOKS");
   if (!natsUrl) {
     const binary = await ensureNatsServer(say);
     nats = await startNats({
       binary,
+      callout: callout.natsConfig,
       dir: join(dir, "nats"),
       port: Number(env.WB_NATS_PORT ?? 4222),
       gatewayPassword: saved.WB_NATS_GATEWAY_PASSWORD,
@@ -50,6 +54,7 @@ try {
       NATS_PASSWORD: nats.users.admin.password,
       WB_NATS_GATEWAY_PASSWORD: nats.users.gateway.password,
       WB_NATS_SYS_PASSWORD: nats.users.sys.password,
+      ...callout.secrets,
     });
   }
   let databaseUrl = env.DATABASE_URL;
@@ -64,6 +69,7 @@ try {
   // Before the gateway starts, so its endpoint cache sees the demo endpoint.
   const firstStart = await bootstrap(databaseUrl, new SecretBox(config.SECRET_KEY));
   const gateway = await startGateway(config, createLogger(config.LOG_LEVEL));
+  const stopCallout = nats ? await callout.start(nats, databaseUrl, say) : undefined;
   if (firstStart) console.log(firstStart(gateway.url));
   say(`gateway ${gateway.url} — Ctrl-C stops everything; data stays in ${dir}`);
 
@@ -71,6 +77,7 @@ try {
     process.once(signal, async () => {
       say("stopping");
       await gateway.close().catch(() => {});
+      await stopCallout?.().catch(() => {});
       await stopAll();
       process.exit(0);
     });

@@ -1,0 +1,108 @@
+/**
+ * The auth callout as a process: `tsx authz/src/callout/main.ts` (docker-compose), or
+ * in-process via startCallout() (`pnpm start`). Config comes from the environment, checked by
+ * zod at start; nothing below reads process.env.
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { openDatabase } from "../db/client.js";
+import { apiTokenChecker } from "./credentials.js";
+import { CurveKey, NodeKeyPair, Prefix } from "./keys.js";
+import { CALLOUT_USER } from "./nats-config.js";
+import { DEFAULT_SWEEP_INTERVAL_MS, startRevocationSweep, type RevocationSweep } from "./revoker.js";
+import { startCalloutService, type CalloutLogger, type CalloutService } from "./service.js";
+
+const seed = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{56}$`), `must be an nkey seed starting with ${prefix}`);
+
+export const CalloutEnv = z.object({
+  NATS_URL: z.string().min(1),
+  CALLOUT_NATS_USER: z.string().default(CALLOUT_USER),
+  CALLOUT_NATS_PASSWORD: z.string().min(1),
+  /** System-account user for revocation (CONNZ/KICK). Without it there is no sweep: JWT expiry is the bound. */
+  NATS_SYS_USER: z.string().default("sys"),
+  NATS_SYS_PASSWORD: z.string().min(1).optional(),
+  DATABASE_URL: z.string().min(1),
+  CALLOUT_ISSUER_SEED: seed("SA"),
+  CALLOUT_XKEY_SEED: seed("SX"),
+  STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default("WEBHOOKS"),
+  /** Seconds a user JWT lives; the client re-authenticates through the callout after that. */
+  CALLOUT_JWT_TTL: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Milliseconds PostgreSQL has per request; below the server's auth timeout (2 s). */
+  CALLOUT_DB_TIMEOUT: z.coerce.number().int().min(50).max(10_000).default(1_500),
+  CALLOUT_SWEEP_INTERVAL: z.coerce.number().int().min(250).max(60_000).default(DEFAULT_SWEEP_INTERVAL_MS),
+  /** Comma-separated server names accepted; empty accepts any server that signs correctly. */
+  CALLOUT_SERVER_NAMES: z.string().optional(),
+});
+export type CalloutConfig = z.infer<typeof CalloutEnv>;
+
+export function loadCalloutConfig(env: Record<string, string | undefined>): CalloutConfig {
+  const parsed = CalloutEnv.safeParse(env);
+  if (!parsed.success) {
+    // Name the variables, never echo their values (seeds and passwords).
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`auth callout config: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export interface RunningCallout {
+  service: CalloutService;
+  stop(): Promise<void>;
+}
+
+/** Connects, starts the responder (and the revocation sweep when a sys user is configured). */
+export async function startCallout(config: CalloutConfig, log: CalloutLogger): Promise<RunningCallout> {
+  const database = openDatabase(config.DATABASE_URL, { max: 10 });
+  const servers = config.NATS_URL.split(",");
+  const nc = await connect({ servers, user: config.CALLOUT_NATS_USER, pass: config.CALLOUT_NATS_PASSWORD, name: "wb-auth-callout", maxReconnectAttempts: -1 });
+  let sys: NatsConnection | undefined;
+  let sweep: RevocationSweep | undefined;
+  const service = startCalloutService({
+    nc,
+    db: database.db,
+    issuer: NodeKeyPair.fromSeed(Prefix.Account, config.CALLOUT_ISSUER_SEED),
+    xkey: CurveKey.fromSeed(config.CALLOUT_XKEY_SEED),
+    stream: config.STREAM_NAME,
+    jwtTtlSeconds: config.CALLOUT_JWT_TTL,
+    dbTimeoutMs: config.CALLOUT_DB_TIMEOUT,
+    serverNames: config.CALLOUT_SERVER_NAMES ? config.CALLOUT_SERVER_NAMES.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+    log,
+  });
+  if (config.NATS_SYS_PASSWORD) {
+    sys = await connect({ servers, user: config.NATS_SYS_USER, pass: config.NATS_SYS_PASSWORD, name: "wb-auth-callout-revoker", maxReconnectAttempts: -1 });
+    sweep = startRevocationSweep({ sys, check: apiTokenChecker(database.db), log, intervalMs: config.CALLOUT_SWEEP_INTERVAL });
+  } else {
+    log.warn({}, "auth callout: no NATS_SYS_PASSWORD, no revocation sweep (JWT expiry is the only bound)");
+  }
+  log.info({ stream: config.STREAM_NAME, ttl: config.CALLOUT_JWT_TTL }, "auth callout: listening");
+  return {
+    service,
+    async stop() {
+      sweep?.stop();
+      await service.stop();
+      await Promise.allSettled([nc.drain(), sys?.drain()]);
+      await database.close().catch(() => {});
+    },
+  };
+}
+
+/** One JSON line per event on stderr. */
+export function jsonLogger(): CalloutLogger {
+  const write = (level: string) => (obj: object, msg: string) =>
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...obj })}\n`);
+  return { info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const log = jsonLogger();
+  try {
+    const running = await startCallout(loadCalloutConfig(process.env), log);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => void running.stop().then(() => process.exit(0)));
+    }
+  } catch (err) {
+    log.error({ err: (err as Error).message }, "auth callout: failed to start");
+    process.exit(1);
+  }
+}

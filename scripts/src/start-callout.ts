@@ -1,0 +1,47 @@
+/**
+ * The auth callout in the local stack (`pnpm start`): keys generated on first start and kept in
+ * broker.env (mode 0600), the nats-server config blocks, and the service run in-process.
+ */
+import { randomBytes } from "node:crypto";
+import { generateCalloutKeys, publicKeysOf } from "@wb/authz/callout/keys";
+import { jsonLogger, loadCalloutConfig, startCallout } from "@wb/authz/callout/main";
+import { calloutNatsConfig, type CalloutConfigBlocks } from "@wb/authz/callout/nats-config";
+import type { NatsServer } from "./stack/nats.js";
+
+export interface LocalCallout {
+  /** What to persist in broker.env. */
+  secrets: { CALLOUT_ISSUER_SEED: string; CALLOUT_XKEY_SEED: string; CALLOUT_NATS_PASSWORD: string };
+  natsConfig: CalloutConfigBlocks;
+  /** Starts the service against the local server; resolves to its stop function. */
+  start(nats: NatsServer, databaseUrl: string, say: (msg: string) => void): Promise<() => Promise<void>>;
+}
+
+export function localCallout(saved: Record<string, string>, stream: string): LocalCallout {
+  const fresh = saved.CALLOUT_ISSUER_SEED && saved.CALLOUT_XKEY_SEED ? undefined : generateCalloutKeys();
+  const secrets = {
+    CALLOUT_ISSUER_SEED: saved.CALLOUT_ISSUER_SEED ?? fresh!.issuerSeed,
+    CALLOUT_XKEY_SEED: saved.CALLOUT_XKEY_SEED ?? fresh!.xkeySeed,
+    CALLOUT_NATS_PASSWORD: saved.CALLOUT_NATS_PASSWORD ?? randomBytes(18).toString("base64url"),
+  };
+  const pub = publicKeysOf({ issuerSeed: secrets.CALLOUT_ISSUER_SEED, xkeySeed: secrets.CALLOUT_XKEY_SEED });
+  return {
+    secrets,
+    natsConfig: calloutNatsConfig({ issuerPublicKey: pub.issuer, xkeyPublicKey: pub.xkey, stream, calloutPassword: secrets.CALLOUT_NATS_PASSWORD }),
+    async start(nats, databaseUrl, say) {
+      const running = await startCallout(
+        loadCalloutConfig({
+          NATS_URL: nats.url,
+          CALLOUT_NATS_PASSWORD: secrets.CALLOUT_NATS_PASSWORD,
+          NATS_SYS_PASSWORD: nats.users.sys.password,
+          DATABASE_URL: databaseUrl,
+          CALLOUT_ISSUER_SEED: secrets.CALLOUT_ISSUER_SEED,
+          CALLOUT_XKEY_SEED: secrets.CALLOUT_XKEY_SEED,
+          STREAM_NAME: stream,
+        }),
+        jsonLogger(),
+      );
+      say(`auth callout: NATS clients connect to ${nats.url} with their API token (see README, "Direct NATS access")`);
+      return running.stop;
+    },
+  };
+}
