@@ -1,4 +1,4 @@
-import { and, count, eq } from "drizzle-orm";
+import { and, count, eq, inArray, ne, type SQL } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { memberships, organizations, users, type OrgRole } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
@@ -12,15 +12,27 @@ export async function createOrganization(db: Db, name: string) {
   return row;
 }
 
+/**
+ * Adds a member, or changes the role of an existing one. Demoting the organization's last
+ * admin is refused (conflict): an organization always keeps someone who can manage it.
+ */
 export async function addMember(db: Db, organizationId: string, userId: string, role: OrgRole) {
-  await db
-    .insert(memberships)
-    .values({ organizationId, userId, role })
-    .onConflictDoUpdate({ target: [memberships.organizationId, memberships.userId], set: { role } });
+  await db.transaction(async (tx) => {
+    await lockOrganization(tx, organizationId);
+    if (role !== "admin") await refuseLastAdmin(tx, organizationId, userId, "demote");
+    await tx
+      .insert(memberships)
+      .values({ organizationId, userId, role })
+      .onConflictDoUpdate({ target: [memberships.organizationId, memberships.userId], set: { role } });
+  });
 }
 
 /** Every organization with its member count, by name. */
 export async function listOrganizations(db: Db) {
+  return organizationsWithCounts(db);
+}
+
+function organizationsWithCounts(db: Db, where?: SQL) {
   return db
     .select({
       id: organizations.id,
@@ -30,6 +42,7 @@ export async function listOrganizations(db: Db) {
     })
     .from(organizations)
     .leftJoin(memberships, eq(memberships.organizationId, organizations.id))
+    .where(where)
     .groupBy(organizations.id)
     .orderBy(organizations.name);
 }
@@ -50,11 +63,103 @@ export async function listMembers(db: Db, organizationId: string) {
     .orderBy(users.name);
 }
 
-/** Ends a membership (the user keeps everything else); not_found when there is none. */
+/**
+ * Ends a membership (the user keeps everything else); not_found when there is none, conflict
+ * when he is the organization's last admin.
+ */
 export async function removeMember(db: Db, organizationId: string, userId: string): Promise<void> {
-  const rows = await db
-    .delete(memberships)
-    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
-    .returning({ userId: memberships.userId });
-  if (rows.length === 0) throw new BrokerError("not_found", "the user is not a member of this organization");
+  await db.transaction(async (tx) => {
+    await lockOrganization(tx, organizationId);
+    await refuseLastAdmin(tx, organizationId, userId, "remove");
+    const rows = await tx
+      .delete(memberships)
+      .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
+      .returning({ userId: memberships.userId });
+    if (rows.length === 0) throw new BrokerError("not_found", "the user is not a member of this organization");
+  });
+}
+
+/**
+ * Changes an existing member's role; not_found when he is not a member, conflict when it
+ * would demote the last admin.
+ */
+export async function changeMemberRole(db: Db, organizationId: string, userId: string, role: OrgRole): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockOrganization(tx, organizationId);
+    if (role !== "admin") await refuseLastAdmin(tx, organizationId, userId, "demote");
+    const rows = await tx
+      .update(memberships)
+      .set({ role })
+      .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
+      .returning({ userId: memberships.userId });
+    if (rows.length === 0) throw new BrokerError("not_found", "the user is not a member of this organization");
+  });
+}
+
+/** Creates an organization whose first admin is `adminUserId`, in one transaction. */
+export async function createOrganizationWithAdmin(db: Db, name: string, adminUserId: string) {
+  return db.transaction(async (tx) => {
+    const org = await createOrganization(tx as unknown as Db, name);
+    await tx.insert(memberships).values({ organizationId: org.id, userId: adminUserId, role: "admin" });
+    return org;
+  });
+}
+
+/** The user's role in the organization, or undefined when he is not a member. */
+export async function membershipRole(db: Db, organizationId: string, userId: string): Promise<OrgRole | undefined> {
+  const row = await db.query.memberships.findFirst({
+    where: and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)),
+  });
+  return row?.role;
+}
+
+/** The organizations a user belongs to, with his role and the member count, by name. */
+export async function listOrganizationsOf(db: Db, userId: string) {
+  const mine = db.select({ id: memberships.organizationId }).from(memberships).where(eq(memberships.userId, userId));
+  const rows = await organizationsWithCounts(db, inArray(organizations.id, mine));
+  const roles = await db
+    .select({ id: memberships.organizationId, role: memberships.role })
+    .from(memberships)
+    .where(eq(memberships.userId, userId));
+  const roleOf = new Map(roles.map((r) => [r.id, r.role]));
+  return rows.map((r) => ({ ...r, role: roleOf.get(r.id)! }));
+}
+
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/** Serializes membership changes per organization, so two admins cannot demote each other at once. */
+async function lockOrganization(tx: Tx, organizationId: string): Promise<void> {
+  await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, organizationId)).for("update");
+}
+
+async function refuseLastAdmin(tx: Tx, organizationId: string, userId: string, what: "demote" | "remove"): Promise<void> {
+  const [target] = await tx
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
+  if (target?.role !== "admin") return;
+  const [others] = await tx
+    .select({ n: count() })
+    .from(memberships)
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.role, "admin"), ne(memberships.userId, userId)));
+  if ((others?.n ?? 0) === 0) {
+    throw new BrokerError("conflict", `cannot ${what} the organization's last admin; make another member admin first`);
+  }
+}
+
+/** Adds a new member; conflict when he already is one (changing a role is changeMemberRole). */
+export async function addNewMember(db: Db, organizationId: string, userId: string, role: OrgRole) {
+  const [row] = await db.insert(memberships).values({ organizationId, userId, role }).onConflictDoNothing().returning();
+  if (!row) throw new BrokerError("conflict", "the user is already a member of this organization");
+  return row;
+}
+
+/** A current member of the organization by user name, with his role; undefined for anyone else. */
+export async function findMemberByName(db: Db, organizationId: string, userName: string) {
+  const [row] = await db
+    .select({ userId: users.id, name: users.name, role: memberships.role, disabledAt: users.disabledAt, joinedAt: memberships.createdAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.organizationId, organizationId), eq(users.name, userName)));
+  return row;
 }

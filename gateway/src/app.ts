@@ -15,6 +15,7 @@ import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { messageRoutes } from "./routes/messages.js";
+import { orgRoutes } from "./routes/orgs.js";
 
 export interface AppDeps {
   config: Config;
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.use(bearerAuth(db));
   api.route("/messages", messageRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
+  api.route("/orgs", orgRoutes({ ...deps, db }));
   app.route("/api/v1", api);
   return app;
 }

@@ -1,0 +1,159 @@
+import { Hono } from "hono";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { z } from "zod";
+import {
+  addNewMember,
+  BrokerError,
+  changeMemberRole,
+  createOrganizationWithAdmin,
+  findMemberByName,
+  findOrganizationByName,
+  findUserByName,
+  GRANTS_CHANGED_SUBJECT,
+  listMembers,
+  listOrganizations,
+  listOrganizationsOf,
+  membershipRole,
+  removeMember,
+  type Db,
+  type GrantsChanged,
+  type Principal,
+} from "@wb/authz";
+import type { AppEnv } from "../env.js";
+import { parseJson } from "../validate.js";
+
+export interface OrgsDeps {
+  db: Db;
+  nc: NatsConnection;
+}
+
+const ROLE = z.enum(["admin", "member", "viewer"]);
+
+// strictObject: `owner_id`, `organization_id`, `user_id`, `is_admin` ... are rejected, not ignored.
+const createBody = z.strictObject({ name: z.string().min(1).max(64) });
+const addMemberBody = z.strictObject({ user: z.string().min(1).max(64), role: ROLE });
+const changeRoleBody = z.strictObject({ role: ROLE });
+
+type Org = Awaited<ReturnType<typeof findOrganizationByName>>;
+type Role = z.infer<typeof ROLE>;
+
+/**
+ * Organizations and their members. Who may do what:
+ * - any authenticated user creates an organization and becomes its admin;
+ * - members (any role) see the organization and its member list; everyone else gets 404;
+ * - the organization's admins (and global admins) add, re-role and remove members; other
+ *   members get 403; a member may also remove himself (leave);
+ * - the last admin can be neither demoted nor removed (409).
+ * Membership changes are announced on GRANTS_CHANGED_SUBJECT; removing a member deletes nothing
+ * but the membership.
+ */
+export function orgRoutes(deps: OrgsDeps) {
+  const app = new Hono<AppEnv>();
+
+  const announce = async (change: GrantsChanged) => {
+    deps.nc.publish(GRANTS_CHANGED_SUBJECT, JSON.stringify(change));
+    await deps.nc.flush();
+  };
+
+  app.post("/", async (c) => {
+    const body = await parseJson(c, createBody);
+    const principal = c.get("principal");
+    const org = await createOrganizationWithAdmin(deps.db, body.name, principal.userId);
+    await announce({ organization_id: org.id, user_ids: [principal.userId], change: "organization_created" });
+    return c.json(viewOrg(org, { role: "admin", members: 1 }), 201);
+  });
+
+  app.get("/", async (c) => {
+    const principal = c.get("principal");
+    if (principal.isAdmin) {
+      const [all, mine] = await Promise.all([listOrganizations(deps.db), listOrganizationsOf(deps.db, principal.userId)]);
+      const roleOf = new Map(mine.map((o) => [o.id, o.role]));
+      return c.json({ organizations: all.map((o) => viewOrg(o, { role: roleOf.get(o.id) ?? null, members: o.memberCount })) });
+    }
+    const rows = await listOrganizationsOf(deps.db, principal.userId);
+    return c.json({ organizations: rows.map((o) => viewOrg(o, { role: o.role, members: o.memberCount })) });
+  });
+
+  app.get("/:name", async (c) => {
+    const { org, role } = await visibleOrg(deps.db, c.get("principal"), c.req.param("name"));
+    const members = await listMembers(deps.db, org.id);
+    return c.json(viewOrg(org, { role, members: members.length }));
+  });
+
+  app.get("/:name/members", async (c) => {
+    const { org } = await visibleOrg(deps.db, c.get("principal"), c.req.param("name"));
+    const rows = await listMembers(deps.db, org.id);
+    return c.json({ members: rows.map(viewMember) });
+  });
+
+  app.post("/:name/members", async (c) => {
+    const principal = c.get("principal");
+    const { org } = await managedOrg(deps.db, principal, c.req.param("name"));
+    const body = await parseJson(c, addMemberBody);
+    const user = await findUserByName(deps.db, body.user);
+    // Insert only: an existing member's role is changed with PATCH, so a retried POST cannot demote.
+    const row = await addNewMember(deps.db, org.id, user.id, body.role).catch((err: unknown) => {
+      if (err instanceof BrokerError && err.code === "conflict") {
+        throw new BrokerError("conflict", `${user.name} is already a member of ${org.name}; change the role with PATCH`);
+      }
+      throw err;
+    });
+    await announce({ organization_id: org.id, user_ids: [user.id], change: "member_added" });
+    return c.json(viewMember({ userId: user.id, name: user.name, role: row.role, disabledAt: user.disabledAt, joinedAt: row.createdAt }), 201);
+  });
+
+  app.patch("/:name/members/:user", async (c) => {
+    const principal = c.get("principal");
+    const { org } = await managedOrg(deps.db, principal, c.req.param("name"));
+    const body = await parseJson(c, changeRoleBody);
+    const user = await memberOf(deps.db, org, c.req.param("user"));
+    await changeMemberRole(deps.db, org.id, user.userId, body.role);
+    await announce({ organization_id: org.id, user_ids: [user.userId], change: "role_changed" });
+    return c.json(viewMember((await findMemberByName(deps.db, org.id, user.name))!));
+  });
+
+  app.delete("/:name/members/:user", async (c) => {
+    const principal = c.get("principal");
+    const name = c.req.param("user");
+    // Leaving is always allowed (unless last admin); removing someone else needs admin rights.
+    const { org } = name === principal.name ? await visibleOrg(deps.db, principal, c.req.param("name")) : await managedOrg(deps.db, principal, c.req.param("name"));
+    const user = await memberOf(deps.db, org, name);
+    await removeMember(deps.db, org.id, user.userId);
+    await announce({ organization_id: org.id, user_ids: [user.userId], change: "member_removed" });
+    return c.body(null, 204);
+  });
+
+  return app;
+}
+
+/** The organization if the principal is a member (or a global admin); otherwise the same 404 as a miss. */
+async function visibleOrg(db: Db, p: Principal, name: string): Promise<{ org: Org; role: Role | null }> {
+  const org = await findOrganizationByName(db, name);
+  const role = (await membershipRole(db, org.id, p.userId)) ?? null;
+  if (role || p.isAdmin) return { org, role };
+  throw new BrokerError("not_found", `organization ${name} not found`);
+}
+
+/** The organization if the principal administers it; a member who does not gets 403. */
+async function managedOrg(db: Db, p: Principal, name: string): Promise<{ org: Org; role: Role | null }> {
+  const found = await visibleOrg(db, p, name);
+  if (found.role !== "admin" && !p.isAdmin) {
+    throw new BrokerError("forbidden", `only admins of ${name} manage its members`);
+  }
+  return found;
+}
+
+/** A current member of the organization, by user name; anyone else is not found (in this organization). */
+async function memberOf(db: Db, org: Org, userName: string) {
+  const row = await findMemberByName(db, org.id, userName);
+  if (!row) throw new BrokerError("not_found", `${userName} is not a member of ${org.name}`);
+  return row;
+}
+
+function viewOrg(org: { id: string; name: string; createdAt: Date }, extra: { role: Role | null; members: number }) {
+  return { id: org.id, name: org.name, role: extra.role, members: extra.members, created_at: org.createdAt.toISOString() };
+}
+
+function viewMember(m: { userId: string; name: string; role: Role; disabledAt: Date | null; joinedAt: Date }) {
+  return { user_id: m.userId, name: m.name, role: m.role, disabled: m.disabledAt !== null, joined_at: m.joinedAt.toISOString() };
+}
