@@ -2,16 +2,23 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { generateCalloutKeys } from "@wb/authz/callout/keys";
 import { testStack } from "./harness/inject.js";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
+const keys = generateCalloutKeys();
 const secrets = {
   NATS_GATEWAY_PASSWORD: "gw-pass",
   NATS_ADMIN_PASSWORD: "admin-pass",
   NATS_SYS_PASSWORD: "sys-pass",
   POSTGRES_PASSWORD: "pg-pass",
   SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
+  CALLOUT_NATS_PASSWORD: "callout-pass",
+  CALLOUT_ISSUER_SEED: keys.issuerSeed,
+  CALLOUT_XKEY_SEED: keys.xkeySeed,
+  CALLOUT_ISSUER_PUBLIC_KEY: keys.issuerPublicKey,
+  CALLOUT_XKEY_PUBLIC_KEY: keys.xkeyPublicKey,
 };
 
 // No Docker engine runs here; Debian's docker-compose (installed by .ci/run) validates the file.
@@ -22,8 +29,16 @@ const composeIt = it.skipIf(!hasCompose && !process.env.CI);
 describe("docker-compose.yml", () => {
   composeIt("is a valid compose file with nats, postgres and the gateway", async () => {
     const { stdout } = await run("docker-compose", ["-f", "docker-compose.yml", "config"], { cwd: root, env: { ...process.env, ...secrets } });
-    for (const service of ["nats:", "postgres:", "gateway:"]) expect(stdout).toContain(service);
+    for (const service of ["nats:", "postgres:", "gateway:", "callout:"]) expect(stdout).toContain(service);
     expect(stdout).toContain("DATABASE_URL: postgres://postgres:pg-pass@postgres:5432/broker");
+  });
+
+  it("pnpm keys prints every variable the compose file requires", async () => {
+    const { stdout } = await run("pnpm", ["--silent", "keys"], { cwd: root });
+    const generated = Object.fromEntries(stdout.trim().split("\n").map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    const compose = await readFile(`${root}docker-compose.yml`, "utf8");
+    const required = [...new Set([...compose.matchAll(/\$\{(\w+):\?/g)].map((m) => m[1]!))];
+    for (const name of required) expect(generated[name], name).toBeTruthy();
   });
 
   composeIt("refuses to start without its secrets, naming the missing one", async () => {
@@ -31,12 +46,17 @@ describe("docker-compose.yml", () => {
     await expect(run("docker-compose", ["-f", "docker-compose.yml", "config"], { cwd: root, env })).rejects.toThrow(/set (NATS_|POSTGRES_|SECRET_KEY)/);
   });
 
-  it("ships a nats-server config that parses and fsyncs before acknowledging", async () => {
+  it("ships a nats-server config that parses, fsyncs before acknowledging, and wires the callout", async () => {
     const path = `${root}infra/docker/nats-server.conf`;
     expect(await readFile(path, "utf8")).toMatch(/^\s*sync_interval:\s*always\s*$/m);
     const { stdout, stderr } = await run(testStack().natsServerBin, ["-t", "-c", path], {
       env: { ...process.env, ...secrets, NATS_SERVER_NAME: "t" },
     });
     expect(stdout + stderr).toMatch(/is valid/);
+    // The callout's key must reach the config: an unset variable must not be silently empty.
+    const text = await readFile(path, "utf8");
+    expect(text).toMatch(/issuer: \$CALLOUT_ISSUER_PUBLIC_KEY/);
+    const missing = { ...process.env, ...secrets, NATS_SERVER_NAME: "t", CALLOUT_ISSUER_PUBLIC_KEY: "" };
+    await expect(run(testStack().natsServerBin, ["-t", "-c", path], { env: missing })).rejects.toThrow();
   });
 });
