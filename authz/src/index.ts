@@ -6,6 +6,7 @@ export * from "./naming.js";
 export * from "./organizations.js";
 export * from "./secret-box.js";
 export * from "./subjects.js";
+export * from "./subscriptions/index.js";
 export * from "./tokens.js";
 export * from "./users.js";
 export * as schema from "./db/schema/index.js";
