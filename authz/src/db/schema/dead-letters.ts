@@ -1,0 +1,30 @@
+import { bigint, index, integer, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { consumers } from "./consumers.js";
+
+/** Why a message stopped being delivered to a consumer. */
+export type DeadLetterReason = "max_deliveries" | "terminated";
+
+/**
+ * JetStream has no dead-letter queue: it stops redelivering after `max_deliver` (or a `term`)
+ * and publishes an advisory. The gateways record those advisories here; the message itself
+ * stays in the stream (readable by `after_id` replay until retention removes it).
+ */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    consumerId: uuid("consumer_id")
+      .notNull()
+      .references(() => consumers.id, { onDelete: "cascade" }),
+    streamSeq: bigint("stream_seq", { mode: "number" }).notNull(),
+    /** The message's endpoint when it could still be read from the stream. */
+    endpointId: uuid("endpoint_id"),
+    deliveryCount: integer("delivery_count").notNull(),
+    reason: text("reason").$type<DeadLetterReason>().notNull(),
+    deadAt: timestamp("dead_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Several gateways receive the same advisory: the first insert wins.
+  (t) => [unique("dead_letters_consumer_seq").on(t.consumerId, t.streamSeq), index("dead_letters_dead_at_idx").on(t.consumerId, t.deadAt)],
+);
+
+export type DeadLetter = typeof deadLetters.$inferSelect;
