@@ -11,6 +11,7 @@ import {
   getEndpoint,
   listVisibleEndpoints,
   mayManage,
+  membershipRole,
   ownerOf,
   readableEndpointIds,
   viewEndpoint,
@@ -110,7 +111,14 @@ async function resolveOwner(
   owner: { user: string } | { organization: string } | undefined,
 ): Promise<EndpointOwner> {
   if (!owner) return { userId: p.userId };
-  if ("organization" in owner) return { orgId: (await findOrganizationByName(db, owner.organization)).id };
+  if ("organization" in owner) {
+    const org = await findOrganizationByName(db, owner.organization);
+    // Not a member: the same 404 as an organization that does not exist (a 403 would confirm it).
+    if (!p.isAdmin && !(await membershipRole(db, org.id, p.userId))) {
+      throw new BrokerError("not_found", `organization ${owner.organization} not found`);
+    }
+    return { orgId: org.id };
+  }
   if (!p.isAdmin && owner.user !== p.name) throw new BrokerError("forbidden", "only admins create endpoints for other users");
   return { userId: (await findUserByName(db, owner.user)).id };
 }

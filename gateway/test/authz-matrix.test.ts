@@ -1,0 +1,321 @@
+/**
+ * Every API route × every kind of principal (see harness/matrix.ts). A route mounted without a
+ * row here fails the first test, so new routes cannot skip the matrix.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "@nats-io/transport-node";
+import { ENDPOINTS_CHANGED_SUBJECT } from "@wb/authz";
+import { startTestBroker, type TestBroker } from "./harness/broker.js";
+import {
+  checkTable,
+  createMatrixFixture,
+  failures,
+  formatMatrix,
+  mountedApiRoutes,
+  runMatrix,
+  SCOPES,
+  type MatrixFixture,
+  type MatrixRow,
+} from "./harness/matrix.js";
+
+const NIL = "00000000-0000-0000-0000-000000000000";
+
+/** Reads 200, changes 403, strangers 404. */
+const READ_ONLY = { none: 404, read: 200, manage: 200 };
+const manage = (ok: number) => ({ none: 404, read: 403, manage: ok });
+/** Mass assignment: the body is refused (400) once the caller is allowed to try at all. */
+const massAssignment = { none: 404, read: 403, manage: 400 };
+
+const endpointScopes = [
+  ["own", SCOPES.ownEndpoint],
+  ["org", SCOPES.orgEndpoint],
+  ["public", SCOPES.publicEndpoint],
+] as const;
+
+const messageScopes = [
+  ["own", SCOPES.ownMessage],
+  ["org", SCOPES.orgMessage],
+  ["public", SCOPES.publicMessage],
+] as const;
+
+const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
+
+export const ROWS: MatrixRow[] = [
+  // ---- endpoints
+  {
+    route: "GET /api/v1/endpoints",
+    scope: SCOPES.self,
+    request: () => ({ path: "/api/v1/endpoints" }),
+    expect: { manage: 200 },
+    check(body, who, fx) {
+      const seen = new Set(body.endpoints.map((e: any) => e.id));
+      const may = {
+        own: ["owner", "globalAdmin"].includes(who),
+        org: ["orgAdmin", "orgMember", "orgViewer", "globalAdmin"].includes(who),
+        public: true,
+      };
+      for (const kind of ["own", "org", "public"] as const) {
+        if (seen.has(fx.endpoints[kind].id) !== may[kind]) return `listing ${may[kind] ? "lacks" : "shows"} the ${kind} endpoint`;
+      }
+      return undefined;
+    },
+  },
+  ...endpointScopes.map(
+    ([kind, scope]): MatrixRow => ({
+      route: "GET /api/v1/endpoints/:id",
+      scope,
+      request: (fx) => ({ path: `/api/v1/endpoints/${fx.endpoints[kind].id}` }),
+      expect: READ_ONLY,
+      check: (body, _who, fx) => (body.id !== fx.endpoints[kind].id || "secret" in body ? "wrong endpoint or secret shown" : undefined),
+    }),
+  ),
+  { route: "GET /api/v1/endpoints/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/endpoints/${NIL}` }), expect: { none: 404 } },
+  { route: "GET /api/v1/endpoints/:id", scope: SCOPES.missing, note: "malformed id", request: () => ({ path: "/api/v1/endpoints/not-an-id" }), expect: { none: 404 } },
+  {
+    route: "POST /api/v1/endpoints",
+    scope: SCOPES.self,
+    note: "for oneself",
+    request: (fx) => ({ path: "/api/v1/endpoints", body: { path: `matrix/${fx.unique("self")}`, provider: "github" } }),
+    expect: { manage: 201 },
+    check: (body, who, fx) => (who !== "anonymous" && body.owner.id !== fx.users[who].id ? "owned by someone else" : undefined),
+  },
+  {
+    route: "POST /api/v1/endpoints",
+    scope: SCOPES.org,
+    note: "owner: the organization",
+    request: (fx) => ({
+      path: "/api/v1/endpoints",
+      body: { path: `matrix/${fx.unique("org")}`, provider: "github", owner: { organization: fx.org.name } },
+    }),
+    expect: manage(201),
+  },
+  {
+    route: "POST /api/v1/endpoints",
+    scope: SCOPES.ownEndpoint,
+    note: "owner: another user (admins only)",
+    request: (fx) => ({
+      path: "/api/v1/endpoints",
+      body: { path: `matrix/${fx.unique("for")}`, provider: "github", owner: { user: fx.users.owner.name } },
+    }),
+    // Refused before the named user is looked up, the same for every name: nothing is revealed.
+    expect: { none: 403, manage: 201 },
+    noneMayBe403: true,
+  },
+  ...["owner_id", "owner_user_id", "organization_id", "filter_subject", "user_id"].map(
+    (field): MatrixRow => ({
+      route: "POST /api/v1/endpoints",
+      scope: SCOPES.self,
+      note: `mass assignment: ${field}`,
+      request: (fx) => ({
+        path: "/api/v1/endpoints",
+        body: { path: `matrix/${fx.unique("mass")}`, provider: "github", [field]: field === "filter_subject" ? "wh.>" : fx.users.owner.id },
+      }),
+      expect: { manage: 400 },
+    }),
+  ),
+  ...endpointScopes.map(
+    ([kind, scope]): MatrixRow => ({
+      route: "POST /api/v1/endpoints/:id/rotate-secret",
+      scope,
+      request: async (fx) => ({ path: `/api/v1/endpoints/${(await fx.freshEndpoint(kind)).id}/rotate-secret`, body: {} }),
+      expect: manage(200),
+    }),
+  ),
+  {
+    route: "POST /api/v1/endpoints/:id/rotate-secret",
+    scope: SCOPES.missing,
+    note: "unknown id",
+    request: () => ({ path: `/api/v1/endpoints/${NIL}/rotate-secret`, body: {} }),
+    expect: { none: 404 },
+  },
+  ...endpointScopes.map(
+    ([kind, scope]): MatrixRow => ({
+      route: "DELETE /api/v1/endpoints/:id",
+      scope,
+      request: async (fx) => ({ path: `/api/v1/endpoints/${(await fx.freshEndpoint(kind)).id}` }),
+      expect: manage(204),
+    }),
+  ),
+  { route: "DELETE /api/v1/endpoints/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/endpoints/${NIL}` }), expect: { none: 404 } },
+
+  // ---- messages
+  {
+    route: "GET /api/v1/messages",
+    scope: SCOPES.self,
+    note: "replay from before the fixture's messages",
+    request: (fx) => ({ path: `/api/v1/messages?after_id=${Math.min(...Object.values(fx.messages)) - 1}&limit=500` }),
+    expect: { manage: 200 },
+    check(body, who, fx) {
+      const got = new Set(ids(body));
+      for (const [kind, scope] of messageScopes) {
+        const may = who !== "anonymous" && scope.access(who) !== "none";
+        if (got.has(fx.messages[kind]) !== may) return `${may ? "lacks" : "shows"} the ${kind} message`;
+      }
+      return undefined;
+    },
+  },
+  {
+    route: "GET /api/v1/messages",
+    scope: SCOPES.self,
+    note: "a foreign cursor reveals nothing",
+    request: (fx) => ({ path: `/api/v1/messages?after_id=${fx.messages.own - 1}&limit=1` }),
+    expect: { manage: 200 },
+    check: (body, who, fx) => (who !== "owner" && ids(body).includes(fx.messages.own) ? "shows the owner's message" : undefined),
+  },
+  ...messageScopes.map(
+    ([kind, scope]): MatrixRow => ({
+      route: "POST /api/v1/messages/ack",
+      scope,
+      request: (fx) => ({ path: "/api/v1/messages/ack", body: { message_ids: [fx.messages[kind]] } }),
+      expect: { none: 404, read: 200 },
+    }),
+  ),
+  {
+    route: "POST /api/v1/messages/ack",
+    scope: SCOPES.missing,
+    note: "unknown id",
+    request: () => ({ path: "/api/v1/messages/ack", body: { message_ids: [Number.MAX_SAFE_INTEGER] } }),
+    expect: { none: 404 },
+  },
+  ...["owner_id", "user_id", "filter_subject"].map(
+    (field): MatrixRow => ({
+      route: "POST /api/v1/messages/ack",
+      scope: SCOPES.publicMessage,
+      note: `mass assignment: ${field}`,
+      request: (fx) => ({ path: "/api/v1/messages/ack", body: { message_ids: [fx.messages.public], [field]: fx.users.owner.id } }),
+      expect: { read: 400 },
+    }),
+  ),
+
+  // ---- organizations
+  {
+    route: "POST /api/v1/orgs",
+    scope: SCOPES.self,
+    request: (fx) => ({ path: "/api/v1/orgs", body: { name: fx.unique("org-") } }),
+    expect: { manage: 201 },
+    check: (body) => (body.role !== "admin" ? "the creator is not its admin" : undefined),
+  },
+  ...["owner_id", "is_admin", "role", "organization_id"].map(
+    (field): MatrixRow => ({
+      route: "POST /api/v1/orgs",
+      scope: SCOPES.self,
+      note: `mass assignment: ${field}`,
+      request: (fx) => ({ path: "/api/v1/orgs", body: { name: fx.unique("org-"), [field]: field === "is_admin" ? true : fx.users.owner.id } }),
+      expect: { manage: 400 },
+    }),
+  ),
+  {
+    route: "GET /api/v1/orgs",
+    scope: SCOPES.self,
+    request: () => ({ path: "/api/v1/orgs" }),
+    expect: { manage: 200 },
+    check(body, who, fx) {
+      const listed = body.organizations.some((o: any) => o.id === fx.org.id);
+      const may = who !== "anonymous" && SCOPES.org.access(who) !== "none";
+      return listed !== may ? `${may ? "lacks" : "shows"} the organization` : undefined;
+    },
+  },
+  { route: "GET /api/v1/orgs/:name", scope: SCOPES.org, request: (fx) => ({ path: `/api/v1/orgs/${fx.org.name}` }), expect: READ_ONLY },
+  { route: "GET /api/v1/orgs/:name", scope: SCOPES.missing, note: "unknown name", request: (fx) => ({ path: `/api/v1/orgs/${fx.unique("none-")}` }), expect: { none: 404 } },
+  { route: "GET /api/v1/orgs/:name/members", scope: SCOPES.org, request: (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members` }), expect: READ_ONLY },
+  {
+    route: "GET /api/v1/orgs/:name/members",
+    scope: SCOPES.missing,
+    note: "unknown name",
+    request: (fx) => ({ path: `/api/v1/orgs/${fx.unique("none-")}/members` }),
+    expect: { none: 404 },
+  },
+  {
+    route: "POST /api/v1/orgs/:name/members",
+    scope: SCOPES.org,
+    request: async (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members`, body: { user: (await fx.freshUser()).name, role: "viewer" } }),
+    expect: manage(201),
+  },
+  ...[
+    ["role: owner", { role: "owner" }],
+    ["organization_id", { role: "member", organization_id: "x" }],
+    ["user_id", { role: "member", user_id: "x" }],
+  ].map(
+    ([note, extra]): MatrixRow => ({
+      route: "POST /api/v1/orgs/:name/members",
+      scope: SCOPES.org,
+      note: `mass assignment: ${note as string}`,
+      request: async (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members`, body: { user: (await fx.freshUser()).name, ...(extra as object) } }),
+      expect: massAssignment,
+    }),
+  ),
+  {
+    route: "PATCH /api/v1/orgs/:name/members/:user",
+    scope: SCOPES.org,
+    request: async (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members/${(await fx.freshMember()).name}`, body: { role: "viewer" } }),
+    expect: manage(200),
+  },
+  {
+    route: "PATCH /api/v1/orgs/:name/members/:user",
+    scope: SCOPES.org,
+    note: "a user who is not a member",
+    request: async (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members/${(await fx.freshUser()).name}`, body: { role: "viewer" } }),
+    expect: { none: 404, read: 403, manage: 404 },
+  },
+  {
+    route: "PATCH /api/v1/orgs/:name/members/:user",
+    scope: SCOPES.org,
+    note: "mass assignment: user_id",
+    request: async (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members/${(await fx.freshMember()).name}`, body: { role: "admin", user_id: fx.users.outsider.id } }),
+    expect: massAssignment,
+  },
+  {
+    route: "DELETE /api/v1/orgs/:name/members/:user",
+    scope: SCOPES.org,
+    request: async (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members/${(await fx.freshMember()).name}` }),
+    expect: manage(204),
+  },
+  {
+    route: "DELETE /api/v1/orgs/:name/members/:user",
+    scope: SCOPES.missing,
+    note: "unknown organization",
+    request: (fx) => ({ path: `/api/v1/orgs/${fx.unique("none-")}/members/${fx.users.orgMember.name}` }),
+    expect: { none: 404 },
+  },
+];
+
+let broker: TestBroker;
+let fx: MatrixFixture;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  fx = await createMatrixFixture({
+    url: broker.url,
+    db: broker.database.db,
+    box: broker.box,
+    async announce() {
+      const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+      nc.publish(ENDPOINTS_CHANGED_SUBJECT);
+      await nc.flush();
+      await nc.close();
+      await new Promise((r) => setTimeout(r, 200));
+    },
+  });
+}, 60_000);
+afterAll(() => broker?.close());
+
+describe("authorization matrix", () => {
+  it("covers every mounted /api/v1 route and never expects a 403 that confirms existence", () => {
+    const { problems } = checkTable(ROWS, mountedApiRoutes());
+    expect(problems).toEqual([]);
+  });
+
+  it("gives every principal the expected status on every route", async () => {
+    const mounted = mountedApiRoutes();
+    const results = await runMatrix(fx, ROWS.filter((r) => mounted.includes(r.route)));
+    if (process.env.MATRIX_PRINT) console.info(formatMatrix(results));
+    expect(failures(results)).toEqual([]);
+  }, 120_000);
+
+  it("answers 401 for anonymous requests anywhere under /api/v1, even unknown paths", async () => {
+    for (const path of ["/api/v1/", "/api/v1/nothing-here", "/api/v1/orgs/x/members/y"]) {
+      const res = await fetch(broker.url + path, { method: "DELETE" });
+      expect(res.status, path).toBe(401);
+    }
+  });
+});
