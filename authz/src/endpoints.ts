@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { eq, inArray, or } from "drizzle-orm";
+import { eq, inArray, or, sql } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { endpoints, memberships, organizations, type Endpoint } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
@@ -90,6 +90,41 @@ export async function createEndpoint(
     .returning();
   if (!row) throw new BrokerError("conflict", `an endpoint with path ${path} already exists`);
   return { endpoint: row, secret };
+}
+
+/**
+ * Replaces the endpoint's secret. The secret it had becomes the previous one and keeps
+ * verifying for `previousValidFor` ms (0: not at all), so senders can be switched over without
+ * losing deliveries. A previous secret from an earlier rotation is dropped. One UPDATE, so two
+ * concurrent rotations cannot both demote the same secret. Returns the new secret (generated
+ * when not given), to be shown once.
+ */
+export async function rotateEndpointSecret(
+  db: Db,
+  box: SecretBox,
+  id: string,
+  opts: { secret?: string; previousValidFor: number; now?: Date },
+): Promise<{ endpoint: Endpoint; secret: string; previousExpiresAt: Date | null }> {
+  const secret = opts.secret ?? generateSigningSecret();
+  if (secret.length < 8) throw new BrokerError("invalid_request", "secret must be at least 8 characters");
+  if (!Number.isFinite(opts.previousValidFor) || opts.previousValidFor < 0) {
+    throw new BrokerError("invalid_request", "previous_valid_for must be a duration of 0 or more");
+  }
+  const now = opts.now ?? new Date();
+  const keep = opts.previousValidFor > 0;
+  const previousExpiresAt = keep ? new Date(now.getTime() + opts.previousValidFor) : null;
+  const [row] = await db
+    .update(endpoints)
+    .set({
+      secretEnc: box.seal(secret),
+      previousSecretEnc: keep ? sql`${endpoints.secretEnc}` : null,
+      previousSecretExpiresAt: previousExpiresAt,
+      updatedAt: now,
+    })
+    .where(eq(endpoints.id, id))
+    .returning();
+  if (!row) throw new BrokerError("not_found", `endpoint ${id} not found`);
+  return { endpoint: row, secret, previousExpiresAt };
 }
 
 export async function getEndpoint(db: Db, id: string): Promise<Endpoint | undefined> {

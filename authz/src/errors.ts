@@ -14,6 +14,7 @@ export type ErrorCode =
   | "path_invalid"
   | "path_too_long"
   | "payload_too_large"
+  | "rate_limited"
   | "unsupported_provider"
   | "unavailable"
   | "internal";
@@ -33,6 +34,7 @@ const STATUS: Record<ErrorCode, number> = {
   path_invalid: 400,
   path_too_long: 414,
   payload_too_large: 413,
+  rate_limited: 429,
   unsupported_provider: 400,
   unavailable: 503,
   internal: 500,

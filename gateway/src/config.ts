@@ -17,6 +17,38 @@ export function parseBytes(text: string): number | undefined {
   return Math.round(Number(m[1]) * scale);
 }
 
+/** A token bucket: `rate` tokens per `perMs`, holding at most `burst`. */
+export interface RateLimit {
+  rate: number;
+  perMs: number;
+  burst: number;
+}
+
+/**
+ * Parses `100/s`, `6000/m`, `100/s:500` (burst 500; the burst defaults to the rate) or `off`.
+ * Undefined when malformed; null for `off`.
+ */
+export function parseRateLimit(text: string): RateLimit | null | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === "off" || t === "0") return null;
+  const m = /^(\d+)\/(s|m|h)(?::(\d+))?$/.exec(t);
+  if (!m) return undefined;
+  const rate = Number(m[1]);
+  const burst = m[3] === undefined ? rate : Number(m[3]);
+  if (rate < 1 || burst < 1) return undefined;
+  return { rate, perMs: { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "s"], burst };
+}
+
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const limit = parseRateLimit(v);
+      if (limit === undefined) ctx.addIssue({ code: "custom", message: `not a rate limit: ${v} (use e.g. 100/s, 6000/m, 100/s:500 for a burst of 500, or off)` });
+      return limit ?? null;
+    });
+
 const duration = (fallback: string) =>
   z
     .string()
@@ -61,7 +93,21 @@ export const configSchema = z.object({
   MAX_POLL_WAIT: duration("30s"),
   PUBLISH_TIMEOUT: duration("5s"),
   ENDPOINT_REFRESH_INTERVAL: duration("30s"),
+  /**
+   * Token buckets per endpoint and per client address (the TCP peer), held in memory by each
+   * gateway process: N gateways admit up to N times these rates.
+   */
+  RATE_LIMIT_PER_ENDPOINT: rateLimit("100/s:1000"),
+  RATE_LIMIT_PER_CLIENT: rateLimit("200/s:2000"),
+  /** Slow clients: the whole header block, and the whole request, must arrive within these. */
+  HEADERS_TIMEOUT: duration("10s"),
+  REQUEST_TIMEOUT: duration("60s"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+}).superRefine((c, ctx) => {
+  // node:http refuses to start otherwise; say so in our words.
+  if (c.HEADERS_TIMEOUT < 1 || c.REQUEST_TIMEOUT < c.HEADERS_TIMEOUT) {
+    ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT"], message: "HEADERS_TIMEOUT must be at least 1ms and not above REQUEST_TIMEOUT" });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

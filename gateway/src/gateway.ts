@@ -4,7 +4,8 @@ import { migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { createApp } from "./app.js";
-import type { Config } from "./config.js";
+import { bodyCeiling } from "./body.js";
+import { ConfigError, type Config } from "./config.js";
 import { ConsumerManager } from "./consumers.js";
 import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";
@@ -26,6 +27,13 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   const database = openDatabase(config.DATABASE_URL);
   await migrateDatabase(database.db);
   const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: "webhook-broker-gateway" });
+  try {
+    checkBodyLimit(config, nc.info?.max_payload);
+  } catch (err) {
+    await nc.close().catch(() => {});
+    await database.close();
+    throw err;
+  }
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, config);
   const js = jetstream(nc);
@@ -36,7 +44,22 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers });
 
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        // Slow clients (slowloris): node:http answers 408 and closes when the header block or
+        // the whole request has not arrived in time. It checks every connectionsCheckingInterval,
+        // so that bounds how late the cut comes.
+        serverOptions: {
+          headersTimeout: config.HEADERS_TIMEOUT,
+          requestTimeout: config.REQUEST_TIMEOUT,
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.HEADERS_TIMEOUT / 4))),
+        },
+      },
+      () => resolve(s),
+    );
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, "gateway listening");
@@ -51,4 +74,20 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
       await database.close();
     },
   };
+}
+
+/**
+ * Refuses a MAX_BODY_BYTES that nats-server could not store: its `max_payload` bounds headers and
+ * body of one message, and the client refuses larger publishes, so every such delivery would fail.
+ */
+export function checkBodyLimit(config: Pick<Config, "MAX_BODY_BYTES">, maxPayload: number | undefined): void {
+  if (maxPayload === undefined) return;
+  const ceiling = bodyCeiling(maxPayload);
+  if (config.MAX_BODY_BYTES > ceiling) {
+    throw new ConfigError([
+      `MAX_BODY_BYTES: ${config.MAX_BODY_BYTES} bytes does not fit in a NATS message: the server's max_payload is ${maxPayload} bytes, ` +
+        `which leaves at most ${ceiling} bytes for a body after ${maxPayload - ceiling} bytes of headers. ` +
+        `Lower MAX_BODY_BYTES or raise max_payload in nats-server.conf.`,
+    ]);
+  }
 }

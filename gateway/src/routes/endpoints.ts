@@ -14,12 +14,15 @@ import {
   membershipRole,
   ownerOf,
   readableEndpointIds,
+  rotateEndpointSecret,
   viewEndpoint,
   type Db,
   type EndpointOwner,
   type Principal,
   type SecretBox,
 } from "@wb/authz";
+import { bodyCeiling } from "../body.js";
+import { parseDuration } from "../config.js";
 import type { EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
@@ -43,6 +46,23 @@ const createBody = z.strictObject({
   max_body_bytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
 });
 
+const MAX_PREVIOUS_VALID_FOR = 30 * 86_400_000;
+
+const rotateBody = z.strictObject({
+  secret: z.string().min(8).max(512).optional(),
+  /** How long the secret being replaced keeps verifying; `0s` cuts it off at once. */
+  previous_valid_for: z
+    .string()
+    .default("24h")
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined || ms > MAX_PREVIOUS_VALID_FOR) {
+        ctx.addIssue({ code: "custom", message: `not a duration up to 30d: ${v} (use e.g. 0s, 30m, 24h, 7d)` });
+      }
+      return ms ?? 0;
+    }),
+});
+
 export function endpointRoutes(deps: EndpointsDeps) {
   const app = new Hono<AppEnv>();
 
@@ -60,6 +80,13 @@ export function endpointRoutes(deps: EndpointsDeps) {
       throw new BrokerError("forbidden", "you may create endpoints only for yourself or organizations you administer");
     }
     const options = validateProviderOptions(body.provider, body.provider_options ?? {});
+    const maxPayload = deps.nc.info?.max_payload;
+    if (body.max_body_bytes !== undefined && maxPayload !== undefined && body.max_body_bytes > bodyCeiling(maxPayload)) {
+      throw new BrokerError(
+        "invalid_request",
+        `max_body_bytes: ${body.max_body_bytes} does not fit in a NATS message; this broker's max_payload of ${maxPayload} bytes allows at most ${bodyCeiling(maxPayload)}`,
+      );
+    }
     const { endpoint, secret } = await createEndpoint(deps.db, deps.box, {
       path: body.path,
       provider: body.provider,
@@ -82,6 +109,22 @@ export function endpointRoutes(deps: EndpointsDeps) {
   app.get("/:id", async (c) => {
     const e = await visibleEndpoint(deps.db, c.get("principal"), c.req.param("id"));
     return c.json(viewEndpoint(e));
+  });
+
+  app.post("/:id/rotate-secret", async (c) => {
+    const principal = c.get("principal");
+    const e = await visibleEndpoint(deps.db, principal, c.req.param("id"));
+    if (!(await mayManage(deps.db, principal, ownerOf(e)))) {
+      throw new BrokerError("forbidden", "you may read this endpoint but not rotate its secret");
+    }
+    const body = await parseJson(c, rotateBody);
+    const { endpoint, secret, previousExpiresAt } = await rotateEndpointSecret(deps.db, deps.box, e.id, {
+      secret: body.secret,
+      previousValidFor: body.previous_valid_for,
+    });
+    await announce();
+    // The new secret is returned this once, like at creation.
+    return c.json({ ...viewEndpoint(endpoint), secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
   });
 
   app.delete("/:id", async (c) => {

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@wb/authz";
-import { readBodyLimited } from "../body.js";
+import { bodyCeiling, readBodyLimited } from "../body.js";
 import type { Config } from "../config.js";
 import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
+import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
 import { publishError } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
 
@@ -26,6 +27,7 @@ export const H = {
 const NOT_STORED = new Set(["authorization", "cookie", "proxy-authorization", "x-gitlab-token", "host", "connection", "transfer-encoding", "content-length"]);
 
 export interface IngestDeps {
+  nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   endpoints: EndpointCache;
@@ -34,6 +36,9 @@ export interface IngestDeps {
 
 export function ingestRoutes(deps: IngestDeps) {
   const app = new Hono<AppEnv>();
+  // Per client first (before any work, 404s included), per endpoint once the path names one.
+  app.use(rateLimit({ limit: deps.config.RATE_LIMIT_PER_CLIENT, what: "client address" }));
+  const perEndpoint = deps.config.RATE_LIMIT_PER_ENDPOINT ? new TokenBuckets(deps.config.RATE_LIMIT_PER_ENDPOINT) : undefined;
 
   app.post("/*", async (c) => {
     const url = new URL(c.req.url);
@@ -49,8 +54,13 @@ export function ingestRoutes(deps: IngestDeps) {
     }
     const endpoint = deps.endpoints.match(segments);
     if (!endpoint) throw new BrokerError("endpoint_not_found", "no endpoint is registered for this path");
+    admit(perEndpoint, endpoint.id, "endpoint");
 
-    const body = await readBodyLimited(c.req.raw, endpoint.maxBodyBytes ?? deps.config.MAX_BODY_BYTES);
+    // Never above what one NATS message can hold (the server's max_payload may have been
+    // lowered since the endpoint was created): past it the answer is a 413, never a 5xx.
+    const maxPayload = deps.nc.info?.max_payload;
+    const configured = endpoint.maxBodyBytes ?? deps.config.MAX_BODY_BYTES;
+    const body = await readBodyLimited(c.req.raw, maxPayload ? Math.min(configured, bodyCeiling(maxPayload)) : configured);
     const provider = getProvider(endpoint.provider);
     if (!provider) throw new BrokerError("unsupported_provider", `provider ${endpoint.provider} is not available`);
 
@@ -75,8 +85,9 @@ export function ingestRoutes(deps: IngestDeps) {
     }
 
     // Senders without a delivery id get one derived from what they sent, so retries dedupe.
+    // An empty header counts as none: as an id it would make every later delivery a duplicate.
     const deliveryId =
-      verified.deliveryId ?? createHash("sha256").update(endpoint.id).update(body).digest("hex").slice(0, 32);
+      verified.deliveryId || createHash("sha256").update(endpoint.id).update(body).digest("hex").slice(0, 32);
     let subject: string;
     try {
       subject = deliverySubject(endpoint.id, verified.event, segments);

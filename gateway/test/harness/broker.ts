@@ -23,7 +23,11 @@ export interface TestBroker {
   gateway: RunningGateway;
   /** A fresh user with a token; names are random so tests never collide. */
   user(opts?: { admin?: boolean }): Promise<{ id: string; name: string; token: string }>;
-  endpoint(owner: EndpointOwner, opts?: { path?: string; isPublic?: boolean; maxBodyBytes?: number }): Promise<{ id: string; path: string; secret: string }>;
+  /** An endpoint created behind the gateway's back (as the CLI does); github unless `provider` says otherwise. */
+  endpoint(
+    owner: EndpointOwner,
+    opts?: { path?: string; isPublic?: boolean; maxBodyBytes?: number; provider?: string; options?: Record<string, unknown>; secret?: string },
+  ): Promise<{ id: string; path: string; secret: string }>;
   /** Starts a second gateway process-equivalent on the same NATS and PostgreSQL. */
   anotherGateway(): Promise<RunningGateway>;
   close(): Promise<void>;
@@ -68,10 +72,13 @@ export async function startTestBroker(env: Record<string, string> = {}): Promise
       return { id: u.id, name, token };
     },
     async endpoint(owner, opts = {}) {
-      const path = opts.path ?? `gh/${randomBytes(4).toString("hex")}`;
+      const provider = opts.provider ?? "github";
+      const path = opts.path ?? `${provider === "github" ? "gh" : provider}/${randomBytes(4).toString("hex")}`;
       const { endpoint, secret } = await createEndpoint(database.db, box, {
         path,
-        provider: "github",
+        provider,
+        providerOptions: opts.options,
+        secret: opts.secret,
         owner,
         isPublic: opts.isPublic,
         maxBodyBytes: opts.maxBodyBytes,
