@@ -10,13 +10,14 @@ import {
   listAllEndpoints,
   listOrganizations,
   listUsers,
+  rotateEndpointSecret,
   viewEndpoint,
   type Db,
   type EndpointOwner,
   type EndpointView,
   type schema,
 } from "@wb/authz";
-import { parseBytes, providerNames, validateProviderOptions } from "@wb/gateway";
+import { parseBytes, parseDuration, providerNames, validateProviderOptions } from "@wb/gateway";
 import { UsageError, type CliContext } from "./context.js";
 
 /** The same ceiling as the admin API's `max_body_bytes`. */
@@ -73,7 +74,7 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
   const endpoints = program.command("endpoints").description("register, list, show and delete webhook endpoints");
 
   /** Gateways cache endpoints; tell them, or they notice only at their next refresh. */
-  const announce = (id: string, change: "created" | "deleted") => ctx.announce(ENDPOINTS_CHANGED_SUBJECT, { id, change });
+  const announce = (id: string, change: "created" | "deleted" | "rotated") => ctx.announce(ENDPOINTS_CHANGED_SUBJECT, { id, change });
 
   endpoints
     .command("create")
@@ -168,6 +169,27 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
         "secret rotation": e.previousSecretEnc ? `previous secret valid until ${e.previousSecretExpiresAt?.toISOString() ?? "?"}` : null,
         created: new Date(shown.created_at),
       });
+    });
+
+  endpoints
+    .command("rotate-secret")
+    .description("give an endpoint a new signing secret (printed once); the old one keeps verifying for a while")
+    .argument("<id>", "the endpoint's id (see `endpoints list`)")
+    .option("--secret <secret>", "the new secret (default: a generated one)")
+    .option("--previous-valid-for <duration>", "how long the old secret still verifies, e.g. 24h; 0s cuts it off", "24h")
+    .action(async (id: string, opts: { secret?: string; previousValidFor: string }) => {
+      const previousValidFor = parseDuration(opts.previousValidFor);
+      if (previousValidFor === undefined) throw new UsageError(`--previous-valid-for: expected a duration such as 30m, 24h, 0s, got ${opts.previousValidFor}`);
+      const db = await ctx.db();
+      const e = await requireEndpoint(db, id);
+      const { secret, previousExpiresAt } = await rotateEndpointSecret(db, ctx.box(), e.id, { secret: opts.secret, previousValidFor });
+      await announce(e.id, "rotated");
+      const until = previousExpiresAt ? `the previous secret verifies until ${previousExpiresAt.toISOString()}` : "the previous secret no longer verifies";
+      if (ctx.json) return ctx.out.json({ id: e.id, secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
+      if (opts.secret !== undefined) return ctx.out.line(`rotated the secret of endpoint ${e.id}; ${until}`);
+      ctx.out.note(`rotated the secret of endpoint ${e.id}; ${until}`);
+      ctx.out.warn("store the signing secret now: it is shown only this once.");
+      ctx.out.line(secret);
     });
 
   endpoints
