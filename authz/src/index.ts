@@ -1,4 +1,5 @@
 export * from "./acl.js";
+export * from "./consumers.js";
 export * from "./db/client.js";
 export * from "./endpoints.js";
 export * from "./errors.js";

@@ -14,8 +14,11 @@ import { requestId } from "./middleware/request-id.js";
 import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
 import { ingestRoutes } from "./routes/ingest.js";
+import { consumerRoutes } from "./routes/consumers.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { messageRoutes } from "./routes/messages.js";
 import { orgRoutes } from "./routes/orgs.js";
+import { subscriptionRoutes } from "./routes/subscriptions.js";
 
 export interface AppDeps {
   config: Config;
@@ -47,6 +50,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/messages", messageRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));
+  api.route("/consumers", consumerRoutes({ ...deps, db }));
+  api.route("/subscriptions", subscriptionRoutes({ ...deps, db }));
+  api.route("/dead-letters", deadLetterRoutes({ ...deps, db }));
   app.route("/api/v1", api);
   return app;
 }

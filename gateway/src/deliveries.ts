@@ -1,5 +1,6 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { filterMatches, parseDeliverySubject, payloadMatches, subjectFilterOf, type ConsumerPlan } from "@wb/authz";
 import { H } from "./routes/ingest.js";
 
 const OURS = new Set(Object.values(H).map((h) => h.toLowerCase()));
@@ -63,6 +64,39 @@ function asJson(data: Uint8Array): string | undefined {
     const text = decoder.decode(data);
     JSON.parse(text);
     return text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the pull path does with a fetched message. */
+export type Verdict = "show" | "hide" | "filter";
+
+/**
+ * The gateway's side of a consumer's plan: a message is hidden when its endpoint is no longer
+ * readable, filtered when none of the consumer's subscriptions (path, event, payload) wants
+ * it, shown otherwise. Payload filters need the body parsed, so it is parsed at most once and
+ * only when a candidate subscription has one.
+ */
+export function deliveryFilter(plan: ConsumerPlan): (m: { subject: string; data: Uint8Array }) => Verdict {
+  const subs = plan.subscriptions.map((s) => ({ filter: subjectFilterOf(s), payload: s.filters.payload }));
+  return (m) => {
+    const parsed = parseDeliverySubject(m.subject);
+    if (!plan.readable.has(parsed.endpointId)) return "hide";
+    if (subs.length === 0) return "show";
+    const candidates = subs.filter((s) => filterMatches(s.filter, parsed.event, parsed.segments));
+    if (candidates.some((s) => s.payload === undefined)) return "show";
+    if (candidates.length === 0) return "filter";
+    const doc = parseJsonBody(m.data);
+    if (doc === undefined) return "filter";
+    return candidates.some((s) => payloadMatches(s.payload!, doc.value)) ? "show" : "filter";
+  };
+}
+
+function parseJsonBody(data: Uint8Array): { value: unknown } | undefined {
+  if (data.byteLength === 0 || data.byteLength > MAX_JSON_INSPECT) return undefined;
+  try {
+    return { value: JSON.parse(decoder.decode(data)) };
   } catch {
     return undefined;
   }

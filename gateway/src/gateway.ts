@@ -7,9 +7,11 @@ import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
 import { ConsumerManager } from "./consumers.js";
+import { DeadLetterRecorder } from "./dead-letter-recorder.js";
 import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";
 import { ensureStream } from "./nats/stream.js";
+import { Reconciler } from "./reconciler.js";
 
 export interface RunningGateway {
   url: string;
@@ -41,6 +43,11 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   const endpoints = new EndpointCache({ db: database.db, box, nc, log, refreshMs: config.ENDPOINT_REFRESH_INTERVAL });
   await endpoints.start();
   const consumers = new ConsumerManager({ js, jsm, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT });
+  // Keeps durables' filter subjects in line with grants and subscriptions; records dead letters.
+  const reconciler = new Reconciler({ db: database.db, nc, jsm, consumers, stream: config.STREAM_NAME, log });
+  reconciler.start();
+  const deadLetters = new DeadLetterRecorder({ db: database.db, nc, jsm, stream: config.STREAM_NAME, log });
+  deadLetters.start();
   const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers });
 
   const server: ServerType = await new Promise((resolve) => {
@@ -70,6 +77,8 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       endpoints.stop();
+      deadLetters.stop();
+      await reconciler.stop();
       await nc.drain().catch(() => {});
       await database.close();
     },

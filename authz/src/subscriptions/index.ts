@@ -2,3 +2,4 @@ export * from "./compile.js";
 export * from "./pattern.js";
 export * from "./payload.js";
 export * from "./filter-subjects.js";
+export * from "./filters.js";

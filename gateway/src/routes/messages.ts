@@ -1,18 +1,21 @@
 import { Hono } from "hono";
 import { DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
+  addFilteredCount,
   BrokerError,
+  consumerPlan,
   CONSUMER_NAME,
-  durableName,
   parseDeliverySubject,
   readableEndpointIds,
+  requireConsumer,
+  startOf,
   type Db,
 } from "@wb/authz";
 import { parseDuration, type Config } from "../config.js";
 import { grantFilters, isNotFound, type ConsumerManager } from "../consumers.js";
-import { fromJsMsg, renderMessage } from "../deliveries.js";
+import { deliveryFilter, fromJsMsg, renderMessage } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
 
@@ -27,18 +30,37 @@ export interface MessagesDeps {
 
 /** JetStream refuses pull requests that expire sooner than this. */
 const MIN_FETCH_MS = 1_000;
+/** Longest `nak` delay accepted. */
+const MAX_NAK_DELAY_MS = 24 * 3_600_000;
+
+const consumerName = z.string().regex(CONSUMER_NAME, "consumer names are 1-32 chars of a-z, 0-9, '_', '-'");
 
 const pullQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   wait: z.string().default("0s"),
-  consumer: z.string().regex(CONSUMER_NAME, "consumer names are 1-32 chars of a-z, 0-9, '_', '-'").default("default"),
+  consumer: consumerName.default("default"),
   after_id: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
-const ackBody = z.strictObject({
+const settleFields = {
   message_ids: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(1000),
-  consumer: z.string().regex(CONSUMER_NAME).default("default"),
-});
+  consumer: consumerName.default("default"),
+};
+const settleBody = z.strictObject(settleFields);
+const nakBody = z.strictObject({ ...settleFields, delay: z.string().optional() });
+
+/**
+ * How each settlement is written on the consumer's ack subject. The server finds the pending
+ * delivery by stream sequence for all of them; a `nak` is also checked against the consumer
+ * sequence range, so it carries the consumer's last delivered sequence (see {@link settle}).
+ */
+const SETTLE = {
+  ack: { reply: "acked", payload: () => "+ACK" },
+  nak: { reply: "naked", payload: (delayMs?: number) => (delayMs ? `-NAK ${JSON.stringify({ delay: nanos(delayMs) })}` : "-NAK") },
+  in_progress: { reply: "in_progress", payload: () => "+WPI" },
+  term: { reply: "terminated", payload: () => "+TERM" },
+} as const;
+type SettleKind = keyof typeof SETTLE;
 
 export function messageRoutes(deps: MessagesDeps) {
   const app = new Hono<AppEnv>();
@@ -51,66 +73,92 @@ export function messageRoutes(deps: MessagesDeps) {
     if (waitMs === undefined) throw new BrokerError("invalid_request", "wait must be a duration such as 0s, 500ms or 20s");
     const wait = Math.min(Math.max(waitMs, MIN_FETCH_MS), deps.config.MAX_POLL_WAIT);
     const principal = c.get("principal");
-    const readable = await readableEndpointIds(deps.db, principal.userId);
-    const filters = grantFilters(readable);
+    const row = await requireConsumer(deps.db, principal.userId, q.data.consumer);
+    const plan = await consumerPlan(deps.db, row);
 
     let consumer: Consumer;
-    if (q.data.after_id !== undefined) {
-      // Replay: an ephemeral ordered consumer over the same grants; ack state is untouched.
+    const replay = q.data.after_id !== undefined;
+    if (replay) {
+      // Replay: an ephemeral ordered consumer over everything readable; ack state is untouched.
       consumer = await deps.js.consumers.get(stream, {
-        filter_subjects: filters,
+        filter_subjects: grantFilters([...plan.readable]),
         deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: q.data.after_id + 1,
+        opt_start_seq: q.data.after_id! + 1,
       });
     } else {
-      consumer = await deps.consumers.ensure(durableName(principal.userId, q.data.consumer), filters);
+      consumer = await deps.consumers.ensure(row.durableName, plan.filters, { start: startOf(row), maxDeliver: row.maxDeliver });
     }
 
-    const allowed = new Set(readable);
+    // Checked here as well as by JetStream: a durable's filters may lag a revocation by seconds.
+    const verdict = replay ? (m: { subject: string }) => (plan.readable.has(parseDeliverySubject(m.subject).endpointId) ? "show" : "hide") : deliveryFilter(plan);
     const out: string[] = [];
+    let filtered = 0;
     let pending = 0;
     let lastId = q.data.after_id;
     const iter = await consumer.fetch({ max_messages: q.data.limit, expires: wait });
     for await (const m of iter) {
       pending = m.info.pending;
       lastId = m.seq;
-      const endpointId = parseDeliverySubject(m.subject).endpointId;
-      if (allowed.has(endpointId)) {
-        out.push(renderMessage(q.data.after_id !== undefined ? { ...fromJsMsg(m), redeliveryCount: undefined } : fromJsMsg(m)));
-      } else {
-        // Delivered under a grant revoked since: never shown, and not left to redeliver.
+      const v = verdict(m);
+      if (v === "show") {
+        out.push(renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : fromJsMsg(m)));
+      } else if (v === "filter") {
+        // Rejected by the reader's own subscriptions: acked (never shown, never redelivered) and counted.
         m.ack();
+        filtered++;
       }
+      // "hide": delivered under a grant revoked since. Not shown and not acked on his behalf, so
+      // it comes back after the ack wait and is shown again if the grant is restored.
       // Return as soon as nothing more is waiting, rather than holding the poll open.
       if (pending === 0 && out.length > 0) break;
     }
+    if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
     const body = `{"messages":[${out.join(",")}],"has_more":${pending > 0},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
     return c.body(body, 200, { "Content-Type": "application/json" });
   });
 
-  app.post("/ack", async (c) => {
-    const body = await parseJson(c, ackBody);
-    const principal = c.get("principal");
-    const readable = new Set(await readableEndpointIds(deps.db, principal.userId));
-    const durable = durableName(principal.userId, body.consumer);
-    const ids = [...new Set(body.message_ids)];
-
+  /**
+   * ack, nak, in_progress and term share one path: the consumer must be the caller's and every
+   * id must be a message he may read, else one 404 and nothing is settled.
+   */
+  const settle = async (kind: SettleKind, principalId: string, ids: number[], consumerName: string, delayMs?: number) => {
+    const row = await requireConsumer(deps.db, principalId, consumerName);
+    const readable = new Set(await readableEndpointIds(deps.db, principalId));
+    const unique = [...new Set(ids)];
     // Foreign and unknown ids get the same answer, so ids cannot be probed.
-    const found = await Promise.all(ids.map((seq) => lookup(deps.jsm, stream, seq)));
-    const missing = ids.find((_, i) => !found[i] || !readable.has(found[i]!));
+    const found = await Promise.all(unique.map((seq) => lookup(deps.jsm, stream, seq)));
+    const missing = unique.find((_, i) => !found[i] || !readable.has(found[i]!));
     if (missing !== undefined) throw new BrokerError("message_not_found", `message ${missing} not found`);
 
-    // The server finds the pending delivery by stream sequence; the other fields are not needed.
-    for (const seq of ids) deps.nc.publish(`$JS.ACK.${stream}.${durable}.1.${seq}.0.0.0`, "+ACK");
+    // A nak is ignored unless its consumer sequence lies in (ack floor, last delivered].
+    const dseq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
+    const payload = SETTLE[kind].payload(delayMs);
+    for (const seq of unique) deps.nc.publish(`$JS.ACK.${stream}.${row.durableName}.1.${seq}.${dseq}.0.0`, payload);
     await deps.nc.flush();
-    return c.json({ acked: ids });
+    return { [SETTLE[kind].reply]: unique };
+  };
+
+  for (const kind of ["ack", "in_progress", "term"] as const) {
+    app.post(`/${kind}`, async (c) => {
+      const body = await parseJson(c, settleBody);
+      return c.json(await settle(kind, c.get("principal").userId, body.message_ids, body.consumer));
+    });
+  }
+  app.post("/nak", async (c) => {
+    const body = await parseJson(c, nakBody);
+    let delayMs: number | undefined;
+    if (body.delay !== undefined) {
+      delayMs = parseDuration(body.delay);
+      if (delayMs === undefined || delayMs > MAX_NAK_DELAY_MS) throw new BrokerError("invalid_request", "delay must be a duration such as 500ms, 30s or 5m, at most 24h");
+    }
+    return c.json(await settle("nak", c.get("principal").userId, body.message_ids, body.consumer, delayMs));
   });
 
   return app;
 }
 
 /** The endpoint id of a stored message, or undefined when there is no such message. */
-async function lookup(jsm: JetStreamManager, stream: string, seq: number): Promise<string | undefined> {
+export async function lookup(jsm: JetStreamManager, stream: string, seq: number): Promise<string | undefined> {
   try {
     const m = await jsm.direct.getMessage(stream, { seq });
     if (!m) return undefined;
@@ -120,4 +168,3 @@ async function lookup(jsm: JetStreamManager, stream: string, seq: number): Promi
     throw err;
   }
 }
-

@@ -1,0 +1,112 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  BrokerError,
+  consumerPlan,
+  countDeadLetters,
+  createConsumer,
+  deleteConsumer,
+  listConsumers,
+  requireConsumer,
+  startOf,
+  type ConsumerStart,
+  type Db,
+  type schema,
+} from "@wb/authz";
+import type { ConsumerManager } from "../consumers.js";
+import type { AppEnv } from "../env.js";
+import { parseJson } from "../validate.js";
+
+export interface ConsumersDeps {
+  db: Db;
+  consumers: ConsumerManager;
+}
+
+const startSchema = z.union([
+  z.enum(["new", "all"]),
+  z.strictObject({ time: z.iso.datetime({ offset: true }) }),
+  z.strictObject({ sequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+]);
+
+const createBody = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "consumer names are 1-32 chars of a-z, 0-9, '_', '-', starting with a letter or digit"),
+  start: startSchema.default("new"),
+  max_deliver: z.number().int().min(1).max(1000).optional(),
+});
+
+function toStart(s: z.infer<typeof startSchema>): ConsumerStart {
+  if (s === "new" || s === "all") return { policy: s };
+  if ("time" in s) return { policy: "time", time: new Date(s.time) };
+  return { policy: "sequence", sequence: s.sequence };
+}
+
+function viewStart(row: schema.Consumer): unknown {
+  const s = startOf(row);
+  return s.policy === "time" ? { time: s.time.toISOString() } : s.policy === "sequence" ? { sequence: s.sequence } : s.policy;
+}
+
+function view(row: schema.Consumer) {
+  return {
+    name: row.name,
+    durable_name: row.durableName,
+    start: viewStart(row),
+    max_deliver: row.maxDeliver,
+    filtered: row.filteredCount,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * A user's named consumers: each its own JetStream durable, position and subscriptions.
+ * Names are per user; another user's consumer of the same name is simply not found.
+ */
+export function consumerRoutes(deps: ConsumersDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post("/", async (c) => {
+    const body = await parseJson(c, createBody);
+    const principal = c.get("principal");
+    const row = await createConsumer(deps.db, principal.userId, { name: body.name, start: toStart(body.start), maxDeliver: body.max_deliver });
+    // Created now, so that `new` and a time are anchored at creation, not at the first pull.
+    const plan = await consumerPlan(deps.db, row);
+    try {
+      await deps.consumers.remove(row.durableName); // a leftover durable of a deleted row
+      await deps.consumers.create(row.durableName, plan.filters, { start: startOf(row), maxDeliver: row.maxDeliver });
+    } catch (err) {
+      await deleteConsumer(deps.db, principal.userId, row.name).catch(() => {});
+      if (/sequence|time|start/i.test(String((err as Error).message))) throw new BrokerError("invalid_request", `start: ${(err as Error).message}`);
+      throw err;
+    }
+    return c.json(view(row), 201);
+  });
+
+  app.get("/", async (c) => {
+    const rows = await listConsumers(deps.db, c.get("principal").userId);
+    return c.json({ consumers: rows.map(view) });
+  });
+
+  app.get("/:name", async (c) => {
+    const row = await requireConsumer(deps.db, c.get("principal").userId, c.req.param("name"));
+    const [info, deadLetters] = await Promise.all([deps.consumers.info(row.durableName), countDeadLetters(deps.db, row.id)]);
+    return c.json({
+      ...view(row),
+      // Absent until the durable exists (the default consumer is created on first pull).
+      pending: info?.num_pending ?? 0,
+      ack_pending: info?.num_ack_pending ?? 0,
+      redelivered: info?.num_redelivered ?? 0,
+      last_active: info?.delivered.last_active ?? null,
+      delivered_id: info?.delivered.stream_seq ?? null,
+      ack_floor_id: info?.ack_floor.stream_seq ?? null,
+      dead_letters: deadLetters,
+      filter_subjects: info ? (info.config.filter_subjects ?? [info.config.filter_subject]) : [],
+    });
+  });
+
+  app.delete("/:name", async (c) => {
+    const row = await deleteConsumer(deps.db, c.get("principal").userId, c.req.param("name"));
+    await deps.consumers.remove(row.durableName);
+    return c.body(null, 204);
+  });
+
+  return app;
+}
