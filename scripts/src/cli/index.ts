@@ -11,9 +11,11 @@ import { Command, CommanderError } from "commander";
 import { BrokerError } from "@wb/authz";
 import { withLocalEnv } from "../local-env.js";
 import { CliContext, describeError, UsageError, type CliIo } from "./context.js";
+import { consumersCommand } from "./consumers.js";
 import { endpointsCommand } from "./endpoints.js";
 import { membersCommand } from "./members.js";
 import { orgsCommand } from "./orgs.js";
+import { streamCommand } from "./stream.js";
 import { tokensCommand } from "./tokens.js";
 import { usersCommand } from "./users.js";
 
@@ -23,17 +25,18 @@ export const EXIT_OK = 0;
 export const EXIT_DOMAIN = 1;
 export const EXIT_USAGE = 2;
 
-/** The nouns, in help order. Later ones (subscriptions, consumers, stream) register the same way. */
-const NOUNS = [usersCommand, tokensCommand, orgsCommand, membersCommand, endpointsCommand];
+/** The nouns, in help order. */
+const NOUNS = [usersCommand, tokensCommand, orgsCommand, membersCommand, endpointsCommand, consumersCommand, streamCommand];
 
 /** Builds the command tree for one invocation (no module state: tests run many in parallel). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("pnpm cli")
-    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints")
+    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, consumers, stream")
     .option("--json", "print JSON for scripts instead of tables", false)
     .addHelpText(
       "after",
-      "\nConfiguration: DATABASE_URL and SECRET_KEY (required), NATS_URL, NATS_USER, NATS_PASSWORD;\n" +
+      "\nConfiguration: DATABASE_URL and SECRET_KEY (required), NATS_URL, NATS_USER, NATS_PASSWORD\n" +
+        "(the admin NATS user; required by consumers and stream), STREAM_NAME (default WEBHOOKS);\n" +
         "unset variables are read from the local stack's .data/broker.env (written by `pnpm start`).",
     )
     // Settings made here are inherited by every command created below with .command().
