@@ -1,0 +1,137 @@
+/**
+ * End-to-end latency in an open loop: deliveries are scheduled on a timer at a constant rate
+ * and each latency runs from its *scheduled* send time to the moment a long-polling HTTP
+ * reader has it, so a slow broker cannot hide latency by slowing the sender (closed loop).
+ * The same run is the soak: the gateway's RSS is sampled throughout.
+ */
+import type { Agent } from "node:http";
+import { httpRequest } from "./http.js";
+
+export interface OpenLoopOptions {
+  agent: Agent;
+  readerAgent: Agent;
+  baseUrl: string;
+  /** e.g. `/webhook/bench/e2e` */
+  path: string;
+  body: Buffer;
+  /** Headers with the signature; the delivery id is added per request. */
+  headers: Record<string, string>;
+  token: string;
+  ratePerSecond: number;
+  durationMs: number;
+  /** Deliveries scheduled before this offset are sent but not counted. */
+  warmupMs: number;
+  /** Called about once a second while the load runs (RSS sampling). */
+  onTick?: (elapsedMs: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface OpenLoopResult {
+  sent: number;
+  accepted: number;
+  failed: number;
+  received: number;
+  /** Latencies (ms) of counted deliveries, in arrival order. */
+  latenciesMs: number[];
+  /** Counted deliveries not read within 10 s after the last send. */
+  lost: number;
+  /** Sends that started more than 5 ms after their scheduled time (sender overloaded). */
+  lateSends: number;
+  seconds: number;
+}
+
+const READ_GRACE_MS = 10_000;
+
+export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
+  const runId = Math.random().toString(16).slice(2, 10);
+  const scheduled = new Map<string, number>();
+  const latencies: number[] = [];
+  let sent = 0;
+  let accepted = 0;
+  let failed = 0;
+  let received = 0;
+  let lateSends = 0;
+  const intervalMs = 1000 / o.ratePerSecond;
+  const total = Math.floor((o.durationMs / 1000) * o.ratePerSecond);
+  const t0 = performance.now();
+  let senderDone = false;
+  /** After the last send the reader waits at most this long for what is still missing. */
+  let readerDeadline = Number.POSITIVE_INFINITY;
+  const inflight = new Set<Promise<void>>();
+
+  const reader = (async () => {
+    const auth = { authorization: `Bearer ${o.token}` };
+    let idleAfterDone = 0;
+    while (!o.signal?.aborted) {
+      const res = await httpRequest(o.readerAgent, "GET", `${o.baseUrl}/api/v1/messages?limit=100&wait=2s`, auth);
+      const now = performance.now();
+      if (res.status !== 200) throw new Error(`reader: GET ${res.status} ${res.body.toString().slice(0, 300)}`);
+      const msgs = (JSON.parse(res.body.toString()) as { messages: { id: number; delivery_id: string }[] }).messages;
+      for (const m of msgs) {
+        const at = scheduled.get(m.delivery_id);
+        if (at === undefined) continue;
+        scheduled.delete(m.delivery_id);
+        received++;
+        if (at - t0 >= o.warmupMs) latencies.push(now - at);
+      }
+      if (msgs.length > 0) {
+        const ack = await httpRequest(o.readerAgent, "POST", `${o.baseUrl}/api/v1/messages/ack`, { ...auth, "content-type": "application/json" }, JSON.stringify({ message_ids: msgs.map((m) => m.id) }));
+        if (ack.status !== 200) throw new Error(`reader: ack ${ack.status} ${ack.body.toString().slice(0, 300)}`);
+      }
+      if (senderDone && inflight.size === 0) {
+        if (scheduled.size === 0 || performance.now() > readerDeadline) break;
+        if (msgs.length === 0 && ++idleAfterDone >= 3) break;
+      }
+    }
+  })();
+
+  const send = (i: number, at: number) => {
+    const id = `e2e-${runId}-${i}`;
+    scheduled.set(id, at);
+    sent++;
+    const p = httpRequest(o.agent, "POST", o.baseUrl + o.path, { ...o.headers, "x-github-delivery": id }, o.body).then(
+      (res) => {
+        if (res.status === 202) accepted++;
+        else {
+          failed++;
+          scheduled.delete(id);
+        }
+      },
+      () => {
+        failed++;
+        scheduled.delete(id);
+      },
+    );
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    let lastTick = 0;
+    const tick = () => {
+      if (o.signal?.aborted) return resolve();
+      const now = performance.now();
+      while (next < total && t0 + next * intervalMs <= now) {
+        const at = t0 + next * intervalMs;
+        if (now - at > 5) lateSends++;
+        send(next, at);
+        next++;
+      }
+      if (now - t0 - lastTick >= 1000) {
+        lastTick = now - t0;
+        o.onTick?.(lastTick);
+      }
+      if (next >= total) return resolve();
+      setTimeout(tick, Math.max(0, Math.min(1, t0 + next * intervalMs - now)));
+    };
+    tick();
+  });
+  await Promise.allSettled([...inflight]);
+  // Anything not read within the grace is counted as lost (e.g. waiting for an ack-wait redelivery).
+  readerDeadline = performance.now() + READ_GRACE_MS;
+  senderDone = true;
+  await reader;
+  const lost = [...scheduled.values()].filter((at) => at - t0 >= o.warmupMs).length;
+  return { sent, accepted, failed, received, latenciesMs: latencies, lost, lateSends, seconds: (performance.now() - t0) / 1000 };
+}
