@@ -3,13 +3,13 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
   addNewMember,
+  announceGrantsChanged,
   BrokerError,
   changeMemberRole,
   createOrganizationWithAdmin,
   findMemberByName,
   findOrganizationByName,
   findUserByName,
-  GRANTS_CHANGED_SUBJECT,
   listMembers,
   listOrganizations,
   listOrganizationsOf,
@@ -44,16 +44,14 @@ type Role = z.infer<typeof ROLE>;
  * - the organization's admins (and global admins) add, re-role and remove members; other
  *   members get 403; a member may also remove himself (leave);
  * - the last admin can be neither demoted nor removed (409).
- * Membership changes are announced on GRANTS_CHANGED_SUBJECT; removing a member deletes nothing
+ * Membership changes are announced (announceGrantsChanged); removing a member deletes nothing
  * but the membership.
  */
 export function orgRoutes(deps: OrgsDeps) {
   const app = new Hono<AppEnv>();
 
-  const announce = async (change: GrantsChanged) => {
-    deps.nc.publish(GRANTS_CHANGED_SUBJECT, JSON.stringify(change));
-    await deps.nc.flush();
-  };
+  // Every gateway's reconciler updates the affected users' durable consumers at once.
+  const announce = (change: GrantsChanged) => announceGrantsChanged(deps.nc, change);
 
   app.post("/", async (c) => {
     const body = await parseJson(c, createBody);

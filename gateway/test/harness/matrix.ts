@@ -59,6 +59,12 @@ export interface MatrixFixture {
   freshUser(): Promise<MatrixUser>;
   /** A new member of the fixture organization (role `member`). */
   freshMember(): Promise<MatrixUser>;
+  /** The owner's named consumer (created through the API) and one subscription of his. */
+  ownerConsumer: string;
+  ownerSubscription: string;
+  /** A new named consumer / subscription of the owner's, for requests that delete one. */
+  freshConsumer(): Promise<string>;
+  freshSubscription(): Promise<string>;
   unique(prefix: string): string;
 }
 
@@ -80,6 +86,8 @@ export const SCOPES = {
   org: { name: "organization", access: (w) => (w === "globalAdmin" ? "manage" : ORG_ROLES[w] ?? "none") },
   /** Something that does not exist: nobody, not even a global admin, can tell it from a foreign one. */
   missing: { name: "nonexistent", access: () => "none" },
+  /** Per-user things (named consumers, subscriptions): the owner's alone; names and ids of others are not found. */
+  ownerOnly: { name: "the owner's consumer/subscription", access: (w) => (w === "owner" ? "manage" : "none") },
   /** Messages: read access follows endpoint read grants only; admin rights grant no messages. */
   ownMessage: { name: "message on a private endpoint", access: (w) => (w === "owner" ? "read" : "none") },
   orgMessage: { name: "message on an org endpoint", access: (w) => (ORG_ROLES[w] ? "read" : "none") },
@@ -261,8 +269,28 @@ export async function createMatrixFixture(deps: { url: string; db: Db; box: Secr
     messages[kind] = (await res.json()).id;
   }
 
+  /** As the owner, through the API (named consumers and subscriptions have no other way in). */
+  const asOwner = async (path: string, body: unknown): Promise<any> => {
+    const res = await fetch(deps.url + path, {
+      method: "POST",
+      headers: { authorization: `Bearer ${users.owner.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`matrix fixture: POST ${path} got ${res.status}: ${await res.text()}`);
+    return res.json();
+  };
+  const freshConsumer = async () => (await asOwner("/api/v1/consumers", { name: unique("c") })).name as string;
+  const ownerConsumer = await freshConsumer();
+  const freshSubscription = async () =>
+    (await asOwner("/api/v1/subscriptions", { webhook_path_pattern: `/webhook/${endpoints.own.path}`, consumer: ownerConsumer })).id as string;
+  const ownerSubscription = await freshSubscription();
+
   return {
     url: deps.url,
+    ownerConsumer,
+    ownerSubscription,
+    freshConsumer,
+    freshSubscription,
     users,
     org: { id: org.id, name: org.name },
     endpoints,
