@@ -63,6 +63,11 @@ export class ConsumerManager {
     return consumer;
   }
 
+  /** Drops what this process remembers about a durable (it was deleted elsewhere). */
+  forget(durable: string): void {
+    this.#known.delete(durable);
+  }
+
   /** Creates the durable now (so `new` and `time` starts are anchored at creation). */
   async create(durable: string, filters: string[], opts: DurableOptions): Promise<void> {
     await this.deps.jsm.consumers.add(this.deps.stream, this.#config(durable, filters, opts));

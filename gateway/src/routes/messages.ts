@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
@@ -76,42 +76,52 @@ export function messageRoutes(deps: MessagesDeps) {
     const row = await requireConsumer(deps.db, principal.userId, q.data.consumer);
     const plan = await consumerPlan(deps.db, row);
 
-    let consumer: Consumer;
     const replay = q.data.after_id !== undefined;
-    if (replay) {
-      // Replay: an ephemeral ordered consumer over everything readable; ack state is untouched.
-      consumer = await deps.js.consumers.get(stream, {
-        filter_subjects: grantFilters([...plan.readable]),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: q.data.after_id! + 1,
-      });
-    } else {
-      consumer = await deps.consumers.ensure(row.durableName, plan.filters, { start: startOf(row), maxDeliver: row.maxDeliver });
-    }
+    const open = (): Promise<Consumer> =>
+      replay
+        ? // Replay: an ephemeral ordered consumer over everything readable; ack state is untouched.
+          deps.js.consumers.get(stream, {
+            filter_subjects: grantFilters([...plan.readable]),
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: q.data.after_id! + 1,
+          })
+        : deps.consumers.ensure(row.durableName, plan.filters, { start: startOf(row), maxDeliver: row.maxDeliver });
 
     // Checked here as well as by JetStream: a durable's filters may lag a revocation by seconds.
     const verdict = replay ? (m: { subject: string }) => (plan.readable.has(parseDeliverySubject(m.subject).endpointId) ? "show" : "hide") : deliveryFilter(plan);
-    const out: string[] = [];
+    const shown: JsMsg[] = [];
     let filtered = 0;
     let pending = 0;
-    let lastId = q.data.after_id;
-    const iter = await consumer.fetch({ max_messages: q.data.limit, expires: wait });
-    for await (const m of iter) {
+    const take = (m: JsMsg) => {
       pending = m.info.pending;
-      lastId = m.seq;
       const v = verdict(m);
-      if (v === "show") {
-        out.push(renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : fromJsMsg(m)));
-      } else if (v === "filter") {
+      if (v === "show") shown.push(m);
+      else if (v === "filter") {
         // Rejected by the reader's own subscriptions: acked (never shown, never redelivered) and counted.
         m.ack();
         filtered++;
       }
       // "hide": delivered under a grant revoked since. Not shown and not acked on his behalf, so
       // it comes back after the ack wait and is shown again if the grant is restored.
-      // Return as soon as nothing more is waiting, rather than holding the poll open.
-      if (pending === 0 && out.length > 0) break;
+    };
+
+    let consumer = await open();
+    try {
+      await collect(consumer, q.data.limit, wait, take, () => shown.length);
+    } catch (err) {
+      // The durable was deleted behind this process's back (CLI, another gateway): once more.
+      if (replay || !isNotFound(err)) throw err;
+      deps.consumers.forget(row.durableName);
+      consumer = await open();
+      await collect(consumer, q.data.limit, wait, take, () => shown.length);
     }
+    if (c.req.raw.signal.aborted && !replay) {
+      // The client left during the long-poll: hand its messages back now, not after the ack wait.
+      for (const m of shown) m.nak();
+      shown.length = 0;
+    }
+    const out = shown.map((m) => renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : fromJsMsg(m)));
+    const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
     const body = `{"messages":[${out.join(",")}],"has_more":${pending > 0},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
     return c.body(body, 200, { "Content-Type": "application/json" });
@@ -155,6 +165,34 @@ export function messageRoutes(deps: MessagesDeps) {
   });
 
   return app;
+}
+
+/**
+ * Long-polls for the first message with a one-slot pull, then takes what is already waiting in
+ * pulls no larger than the server's pending count. A pull is never abandoned with open slots:
+ * the server would fill them after the response and the messages would sit unseen until the
+ * ack wait ran out (the bench caught exactly that with a single large pull cut short).
+ */
+async function collect(consumer: Consumer, limit: number, waitMs: number, take: (m: JsMsg) => void, shown: () => number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (shown() === 0) {
+    const remaining = deadline - Date.now();
+    const first = await consumer.next({ expires: Math.max(MIN_FETCH_MS, remaining) });
+    if (!first) return;
+    take(first);
+    let pending = first.info.pending;
+    while (shown() < limit && pending > 0) {
+      let got = 0;
+      const batch = await consumer.fetch({ max_messages: Math.min(limit - shown(), pending), expires: MIN_FETCH_MS });
+      for await (const m of batch) {
+        take(m);
+        pending = m.info.pending;
+        got++;
+      }
+      if (got === 0) break; // another reader of the same consumer took them
+    }
+    if (Date.now() >= deadline - MIN_FETCH_MS / 2) return;
+  }
 }
 
 /** The endpoint id of a stored message, or undefined when there is no such message. */
