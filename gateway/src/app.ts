@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { consumerRoutes } from "./routes/consumers.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
+import { meRoutes } from "./routes/me.js";
 import { messageRoutes } from "./routes/messages.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const api = new Hono<AppEnv>();
   api.use(bearerAuth(db));
+  api.route("/me", meRoutes({ ...deps, db }));
   api.route("/messages", messageRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));

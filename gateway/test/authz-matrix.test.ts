@@ -41,6 +41,20 @@ const messageScopes = [
 const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
 
 export const ROWS: MatrixRow[] = [
+  // ---- me: every principal sees himself, and only himself
+  {
+    route: "GET /api/v1/me",
+    scope: SCOPES.self,
+    request: () => ({ path: "/api/v1/me" }),
+    expect: { manage: 200 },
+    check(body, who, fx) {
+      const me = fx.users[who as Exclude<typeof who, "anonymous">];
+      if (body.user.id !== me.id) return "answered for another user";
+      if (body.nats.inbox_prefix !== `_INBOX_${me.id.replace(/-/g, "")}`) return "wrong inbox prefix";
+      if (!body.nats.consumers.some((c: any) => c.name === "default")) return "no default consumer";
+      return undefined;
+    },
+  },
   // ---- endpoints
   {
     route: "GET /api/v1/endpoints",
