@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { consumerRoutes } from "./routes/consumers.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
+import type { AckTokens } from "./ack-token.js";
 import { meRoutes } from "./routes/me.js";
 import { messageRoutes } from "./routes/messages.js";
 import { orgRoutes } from "./routes/orgs.js";
@@ -31,6 +32,7 @@ export interface AppDeps {
   jsm: JetStreamManager;
   endpoints: EndpointCache;
   consumers: ConsumerManager;
+  ackTokens: AckTokens;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */

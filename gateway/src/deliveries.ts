@@ -13,6 +13,8 @@ export interface StoredMessage {
   headers?: MsgHdrs;
   data: Uint8Array;
   redeliveryCount?: number;
+  /** Opaque handle for settling this delivery (durable consumers only; see ack-token.ts). */
+  ackToken?: string;
 }
 
 export function fromJsMsg(m: JsMsg): StoredMessage {
@@ -44,6 +46,7 @@ export function renderMessage(m: StoredMessage): string {
     received_at: get(H.receivedAt),
     content_type: get(H.contentType),
     ...(m.redeliveryCount !== undefined ? { delivery_count: m.redeliveryCount } : {}),
+    ...(m.ackToken !== undefined ? { ack_token: m.ackToken } : {}),
     headers: sender,
   };
   const json = asJson(m.data);

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
+import { AckTokens } from "./ack-token.js";
 import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
@@ -48,7 +49,7 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   reconciler.start();
   const deadLetters = new DeadLetterRecorder({ db: database.db, nc, jsm, stream: config.STREAM_NAME, log });
   deadLetters.start();
-  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers });
+  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY) });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(

@@ -49,6 +49,31 @@ describe("pull and ack", () => {
     expect(again.body.messages[0].delivery_count).toBe(2);
   });
 
+  it("settles by ack_token as well, and refuses handles that are not the caller's", async () => {
+    const u = await broker.user();
+    const other = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const a = await deliver(ep);
+    const b = await deliver(ep);
+    const page = await pull(broker.url, u.token, "wait=2s");
+    const tokens: string[] = page.body.messages.map((m: any) => m.ack_token);
+    expect(tokens).toHaveLength(2);
+    for (const t of tokens) expect(t).toMatch(/^\d+\.[A-Za-z0-9_-]{22}$/);
+
+    // Another user's consumer, a forged MAC, a sequence swapped under a valid MAC: all 404.
+    await pull(broker.url, other.token, "wait=1s");
+    expect((await ack(broker.url, other.token, [], { ack_tokens: [tokens[0]] })).status).toBe(404);
+    const [seq, mac] = tokens[0]!.split(".");
+    expect((await ack(broker.url, u.token, [], { ack_tokens: [`${seq}.${"A".repeat(22)}`] })).status).toBe(404);
+    expect((await ack(broker.url, u.token, [], { ack_tokens: [`${Number(seq) + 1000}.${mac}`] })).status).toBe(404);
+
+    expect(await ack(broker.url, u.token, [], { ack_tokens: tokens })).toEqual({ status: 200, body: { acked: [a, b] } });
+    await new Promise((r) => setTimeout(r, 2000)); // past the ack wait
+    expect(ids((await pull(broker.url, u.token, "wait=1s")).body)).toEqual([]);
+    // Neither ids nor tokens: a clear 400.
+    expect((await ack(broker.url, u.token, [])).status).toBe(400);
+  });
+
   it("pages with limit and says has_more", async () => {
     const u = await broker.user();
     const ep = await broker.endpoint({ userId: u.id });

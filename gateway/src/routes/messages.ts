@@ -13,6 +13,7 @@ import {
   startOf,
   type Db,
 } from "@wb/authz";
+import type { AckTokens } from "../ack-token.js";
 import { parseDuration, type Config } from "../config.js";
 import { grantFilters, isNotFound, type ConsumerManager } from "../consumers.js";
 import { deliveryFilter, fromJsMsg, renderMessage } from "../deliveries.js";
@@ -26,6 +27,7 @@ export interface MessagesDeps {
   jsm: JetStreamManager;
   consumers: ConsumerManager;
   config: Config;
+  ackTokens: AckTokens;
 }
 
 /** JetStream refuses pull requests that expire sooner than this. */
@@ -43,11 +45,15 @@ const pullQuery = z.object({
 });
 
 const settleFields = {
-  message_ids: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(1000),
+  message_ids: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).max(1000).default([]),
+  /** The `ack_token`s pulls return: no ownership lookup needed, so cheaper than ids. */
+  ack_tokens: z.array(z.string().max(64)).max(1000).default([]),
   consumer: consumerName.default("default"),
 };
-const settleBody = z.strictObject(settleFields);
-const nakBody = z.strictObject({ ...settleFields, delay: z.string().optional() });
+const oneOf = (b: { message_ids: number[]; ack_tokens: string[] }) => b.message_ids.length + b.ack_tokens.length > 0;
+const NEED_IDS = { message: "send message_ids or ack_tokens (or both)" };
+const settleBody = z.strictObject(settleFields).refine(oneOf, NEED_IDS);
+const nakBody = z.strictObject({ ...settleFields, delay: z.string().optional() }).refine(oneOf, NEED_IDS);
 
 /**
  * How each settlement is written on the consumer's ack subject. The server finds the pending
@@ -120,7 +126,9 @@ export function messageRoutes(deps: MessagesDeps) {
       for (const m of shown) m.nak();
       shown.length = 0;
     }
-    const out = shown.map((m) => renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : fromJsMsg(m)));
+    const out = shown.map((m) =>
+      renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq) }),
+    );
     const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
     const body = `{"messages":[${out.join(",")}],"has_more":${pending > 0},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
@@ -131,14 +139,23 @@ export function messageRoutes(deps: MessagesDeps) {
    * ack, nak, in_progress and term share one path: the consumer must be the caller's and every
    * id must be a message he may read, else one 404 and nothing is settled.
    */
-  const settle = async (kind: SettleKind, principalId: string, ids: number[], consumerName: string, delayMs?: number) => {
-    const row = await requireConsumer(deps.db, principalId, consumerName);
-    const readable = new Set(await readableEndpointIds(deps.db, principalId));
-    const unique = [...new Set(ids)];
-    // Foreign and unknown ids get the same answer, so ids cannot be probed.
-    const found = await Promise.all(unique.map((seq) => lookup(deps.jsm, stream, seq)));
-    const missing = unique.find((_, i) => !found[i] || !readable.has(found[i]!));
-    if (missing !== undefined) throw new BrokerError("message_not_found", `message ${missing} not found`);
+  const settle = async (kind: SettleKind, principalId: string, body: z.infer<typeof settleBody>, delayMs?: number) => {
+    const row = await requireConsumer(deps.db, principalId, body.consumer);
+    const fromTokens = body.ack_tokens.map((t) => {
+      const seq = deps.ackTokens.open(row.durableName, t);
+      // A handle of another consumer, or a forged one, is as unknown as a missing message.
+      if (seq === undefined) throw new BrokerError("message_not_found", "ack token not found");
+      return seq;
+    });
+    const ids = [...new Set(body.message_ids)].filter((id) => !fromTokens.includes(id));
+    if (ids.length > 0) {
+      const readable = new Set(await readableEndpointIds(deps.db, principalId));
+      // Foreign and unknown ids get the same answer, so ids cannot be probed.
+      const found = await Promise.all(ids.map((seq) => lookup(deps.jsm, stream, seq)));
+      const missing = ids.find((_, i) => !found[i] || !readable.has(found[i]!));
+      if (missing !== undefined) throw new BrokerError("message_not_found", `message ${missing} not found`);
+    }
+    const unique = [...new Set([...fromTokens, ...ids])];
 
     // A nak is ignored unless its consumer sequence lies in (ack floor, last delivered].
     const dseq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
@@ -151,7 +168,7 @@ export function messageRoutes(deps: MessagesDeps) {
   for (const kind of ["ack", "in_progress", "term"] as const) {
     app.post(`/${kind}`, async (c) => {
       const body = await parseJson(c, settleBody);
-      return c.json(await settle(kind, c.get("principal").userId, body.message_ids, body.consumer));
+      return c.json(await settle(kind, c.get("principal").userId, body));
     });
   }
   app.post("/nak", async (c) => {
@@ -161,7 +178,7 @@ export function messageRoutes(deps: MessagesDeps) {
       delayMs = parseDuration(body.delay);
       if (delayMs === undefined || delayMs > MAX_NAK_DELAY_MS) throw new BrokerError("invalid_request", "delay must be a duration such as 500ms, 30s or 5m, at most 24h");
     }
-    return c.json(await settle("nak", c.get("principal").userId, body.message_ids, body.consumer, delayMs));
+    return c.json(await settle("nak", c.get("principal").userId, body, delayMs));
   });
 
   return app;

@@ -54,6 +54,7 @@ describe("evaluateTargets", () => {
       row(ROW.postgres, 500, 20, 40),
       row(ROW.ingest, 950, 11, 30),
       row(ROW.httpDrain, 600, undefined, undefined, "msgs/s"),
+      row(ROW.httpDrainTokens, 500, undefined, undefined, "msgs/s"),
       row(ROW.rawDrain, 1000, undefined, undefined, "msgs/s"),
       row(ROW.e2e, 475, 4, 20),
       row(ROW.callout, 150, 5, 20, "conn/s"),
@@ -63,7 +64,7 @@ describe("evaluateTargets", () => {
 
   it("passes every target at the boundaries' good side", () => {
     const t = evaluateTargets(passing);
-    expect(t.map((x) => x.status)).toEqual(Array(9).fill("PASS"));
+    expect(t.map((x) => x.status)).toEqual(Array(10).fill("PASS"));
   });
 
   it("misses each target on the wrong side of its ratio", () => {
@@ -74,6 +75,7 @@ describe("evaluateTargets", () => {
         row(ROW.postgres, 800, 20, 40),
         row(ROW.ingest, 899, 11, 31),
         row(ROW.httpDrain, 499, undefined, undefined, "msgs/s"),
+        row(ROW.httpDrainTokens, 499, undefined, undefined, "msgs/s"),
         row(ROW.rawDrain, 1000, undefined, undefined, "msgs/s"),
         row(ROW.e2e, 475, 5.1, 25.1),
         row(ROW.callout, 99, 5, 26, "conn/s"),
@@ -84,7 +86,8 @@ describe("evaluateTargets", () => {
     expect(s["ingest req/s vs jetstream-publish"]).toBe("MISS");
     expect(s["ingest p99 vs jetstream-publish p99"]).toBe("MISS"); // 31 / 20 = 1.55
     expect(s["ingest req/s vs postgres-insert"]).toBe("MISS");
-    expect(s["HTTP pull drain vs raw JetStream drain"]).toBe("MISS");
+    expect(s["HTTP pull drain (ack by id) vs raw JetStream drain"]).toBe("MISS");
+    expect(s["HTTP pull drain (ack by token) vs raw JetStream drain"]).toBe("MISS");
     expect(s["end-to-end p50"]).toBe("MISS");
     expect(s["end-to-end p99"]).toBe("MISS");
     expect(s["callout connections/s"]).toBe("MISS");

@@ -16,22 +16,31 @@ export interface DrainResult {
  * Pulls `count` messages with `GET /api/v1/messages?limit=<batch>` and acks each batch with
  * `POST /api/v1/messages/ack`, one request at a time, as a single reader would.
  */
-export async function httpDrain(agent: Agent, baseUrl: string, token: string, count: number, batch = 100): Promise<DrainResult> {
+export async function httpDrain(
+  agent: Agent,
+  baseUrl: string,
+  token: string,
+  count: number,
+  opts: { batch?: number; consumer?: string; ackBy?: "ids" | "tokens" } = {},
+): Promise<DrainResult> {
+  const batch = opts.batch ?? 100;
+  const consumer = opts.consumer ?? "default";
   const auth = { authorization: `Bearer ${token}` };
   let got = 0;
   let batches = 0;
   let empty = 0;
   const t0 = performance.now();
   while (got < count) {
-    const res = await httpRequest(agent, "GET", `${baseUrl}/api/v1/messages?limit=${Math.min(batch, count - got)}&wait=1s`, auth);
+    const res = await httpRequest(agent, "GET", `${baseUrl}/api/v1/messages?limit=${Math.min(batch, count - got)}&wait=1s&consumer=${consumer}`, auth);
     if (res.status !== 200) throw new Error(`GET /api/v1/messages: ${res.status} ${res.body.toString().slice(0, 300)}`);
-    const ids = (JSON.parse(res.body.toString()) as { messages: { id: number }[] }).messages.map((m) => m.id);
+    const messages = (JSON.parse(res.body.toString()) as { messages: { id: number; ack_token: string }[] }).messages;
+    const ids = messages.map((m) => m.id);
     batches++;
     if (ids.length === 0) {
       if (++empty >= 3) break;
       continue;
     }
-    const ack = await httpRequest(agent, "POST", `${baseUrl}/api/v1/messages/ack`, { ...auth, "content-type": "application/json" }, JSON.stringify({ message_ids: ids }));
+    const ack = await httpRequest(agent, "POST", `${baseUrl}/api/v1/messages/ack`, { ...auth, "content-type": "application/json" }, JSON.stringify(opts.ackBy === "tokens" ? { ack_tokens: messages.map((m) => m.ack_token), consumer } : { message_ids: ids, consumer }));
     if (ack.status !== 200) throw new Error(`POST /api/v1/messages/ack: ${ack.status} ${ack.body.toString().slice(0, 300)}`);
     got += ids.length;
   }

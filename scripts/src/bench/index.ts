@@ -375,6 +375,15 @@ async function main(): Promise<void> {
       report.rows.push({ name: ROW.httpDrain, unit: "msgs/s", rate: http.rate, cpu: meter.stop(), note: `${http.messages} msgs, batches of 100` });
       agent.destroy();
       log(`HTTP drain: ${http.messages} messages in ${http.seconds.toFixed(2)} s = ${http.rate.toFixed(0)} msgs/s (${elapsed()})`);
+      // The same messages again through a second consumer, settled by ack_token (no per-id lookup).
+      const tokenAgent = keepAliveAgent(2);
+      const created = await httpRequest(tokenAgent, "POST", `${gatewayUrl}/api/v1/consumers`, { authorization: `Bearer ${seeded.ingest.token}`, "content-type": "application/json" }, JSON.stringify({ name: "bytoken", start: "all" }));
+      if (created.status !== 201) throw new Error(`POST /api/v1/consumers: ${created.status} ${created.body.toString().slice(0, 300)}`);
+      meter = cpuMeter({ gateway: gateway.pid, nats: pids.nats, postgres: pids.postgres });
+      const byToken = await httpDrain(tokenAgent, gatewayUrl, seeded.ingest.token, http.messages, { consumer: "bytoken", ackBy: "tokens" });
+      report.rows.push({ name: ROW.httpDrainTokens, unit: "msgs/s", rate: byToken.rate, cpu: meter.stop(), note: `${byToken.messages} msgs, batches of 100` });
+      tokenAgent.destroy();
+      log(`HTTP drain by token: ${byToken.messages} messages in ${byToken.seconds.toFixed(2)} s = ${byToken.rate.toFixed(0)} msgs/s (${elapsed()})`);
       meter = cpuMeter({ gateway: gateway.pid, nats: pids.nats, postgres: pids.postgres });
       const raw = await rawDrain(admin, jetstream(admin), gatewayConfig.STREAM_NAME, "bench_raw", http.messages);
       report.rows.push({ name: ROW.rawDrain, unit: "msgs/s", rate: raw.rate, cpu: meter.stop(), note: `${raw.messages} msgs, batches of 100` });

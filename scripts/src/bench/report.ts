@@ -52,7 +52,8 @@ export const ROW = {
   jetstream: "jetstream-publish",
   postgres: "postgres-insert",
   ingest: "broker ingest",
-  httpDrain: "broker pull drain (HTTP)",
+  httpDrain: "broker pull drain (HTTP, ack by id)",
+  httpDrainTokens: "broker pull drain (HTTP, ack by token)",
   rawDrain: "raw JetStream drain",
   e2e: "broker end-to-end",
   callout: "auth callout",
@@ -97,7 +98,8 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
     out.push({ target: "ingest p99 vs jetstream-publish p99", want: "≤ 1.50×", got: "not measured", status: "SKIP" });
   }
   out.push(ratioTarget("ingest req/s vs postgres-insert", ingest, row(ROW.postgres), 1.4));
-  out.push(ratioTarget("HTTP pull drain vs raw JetStream drain", row(ROW.httpDrain), row(ROW.rawDrain), 0.5));
+  out.push(ratioTarget("HTTP pull drain (ack by id) vs raw JetStream drain", row(ROW.httpDrain), row(ROW.rawDrain), 0.5));
+  out.push(ratioTarget("HTTP pull drain (ack by token) vs raw JetStream drain", row(ROW.httpDrainTokens), row(ROW.rawDrain), 0.5));
   out.push(maxTarget("end-to-end p50", e2e?.p50Ms, 5, "≤ 5 ms", fmtMs));
   out.push(maxTarget("end-to-end p99", e2e?.p99Ms, 25, "≤ 25 ms", fmtMs));
   if (callout) {
