@@ -3,78 +3,21 @@
  * through runCli() (plus one subprocess smoke test of `pnpm cli --help`).
  */
 import { execFile } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { ENDPOINTS_CHANGED_SUBJECT, openDatabase, SecretBox, type Database } from "@wb/authz";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ENDPOINTS_CHANGED_SUBJECT, SecretBox } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../gateway/test/harness/database.js";
-import { testStack } from "../../../gateway/test/harness/inject.js";
 import { freePort } from "../stack/ports.js";
-import { runCli } from "./index.js";
+import { adminNats, unique, useCliStack } from "./testing.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..");
 
-let testDb: TestDatabase;
-let database: Database;
-let dataDir: string;
-let env: Record<string, string>;
-const secretKey = randomBytes(32);
-
-beforeAll(async () => {
-  const stack = testStack();
-  testDb = await createTestDatabase("cli");
-  // An empty data directory, so a developer's .data/broker.env never leaks into the tests.
-  dataDir = await mkdtemp(join(tmpdir(), "wb-cli-"));
-  env = {
-    WB_DATA_DIR: dataDir,
-    DATABASE_URL: testDb.url,
-    SECRET_KEY: secretKey.toString("base64"),
-    NATS_URL: stack.natsUrl,
-    NATS_USER: stack.natsAdminUser,
-    NATS_PASSWORD: stack.natsAdminPassword,
-  };
-  database = openDatabase(testDb.url, { max: 2 });
-});
-
-afterAll(async () => {
-  await database?.close();
-  await testDb?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], overrides: Record<string, string | undefined> = {}): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    env: { ...env, ...overrides },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
-
-/** Runs with --json and parses stdout; fails the test with stderr when the command fails. */
-async function cliJson<T = any>(args: string[]): Promise<T> {
-  const r = await cli(["--json", ...args]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as T;
-}
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
-
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await database.pool.query(sql, params)).rows as T[];
-}
+const t = useCliStack("cli");
+const { cli, cliJson, query } = t;
 
 describe("users", () => {
   it("creates users and lists them as JSON", async () => {
@@ -258,13 +201,7 @@ describe("endpoints", () => {
     org = unique("org");
     await cli(["users", "create", owner]);
     await cli(["orgs", "create", org]);
-    const stack = testStack();
-    nc = await connect({
-      servers: stack.natsUrl,
-      user: stack.natsAdminUser,
-      pass: stack.natsAdminPassword,
-      inboxPrefix: `_TEST_INBOX.${randomBytes(6).toString("hex")}`,
-    });
+    nc = await adminNats();
   });
 
   afterAll(async () => {
@@ -288,7 +225,7 @@ describe("endpoints", () => {
     );
     expect(row!.secret_enc).not.toBe(secret);
     expect(row!.row).not.toContain(secret);
-    expect(new SecretBox(secretKey).open(row!.secret_enc)).toBe(secret);
+    expect(new SecretBox(t.secretKey).open(row!.secret_enc)).toBe(secret);
     expect(row!.max_body_bytes).toBe(1024 * 1024);
 
     const outputs = [
@@ -337,7 +274,7 @@ describe("endpoints", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(supplied);
     const [row] = await query<{ secret_enc: string }>("select secret_enc from endpoints where path = $1", [`${path}/sub`]);
-    expect(new SecretBox(secretKey).open(row!.secret_enc)).toBe(supplied);
+    expect(new SecretBox(t.secretKey).open(row!.secret_enc)).toBe(supplied);
   });
 
   it("refuses a duplicate path, an unknown provider and bad options with exit 1", async () => {
@@ -430,7 +367,7 @@ describe("configuration and usage", () => {
     const { writeEnvFile, localEnvPath } = await import("../local-env.js");
     const dir = await mkdtemp(join(tmpdir(), "wb-cli-env-"));
     try {
-      await writeEnvFile(localEnvPath({ WB_DATA_DIR: dir }), { DATABASE_URL: testDb.url, SECRET_KEY: env.SECRET_KEY! });
+      await writeEnvFile(localEnvPath({ WB_DATA_DIR: dir }), { DATABASE_URL: t.testDb.url, SECRET_KEY: t.env.SECRET_KEY! });
       const r = await cli(["--json", "users", "list"], { WB_DATA_DIR: dir, DATABASE_URL: undefined, SECRET_KEY: undefined });
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).users).toEqual(expect.any(Array));
@@ -466,10 +403,10 @@ describe("configuration and usage", () => {
   it("`pnpm cli --help` works as a subprocess", async () => {
     const { stdout } = await promisify(execFile)("pnpm", ["cli", "--help"], {
       cwd: repoRoot,
-      env: { ...process.env, WB_DATA_DIR: dataDir },
+      env: { ...process.env, WB_DATA_DIR: t.dataDir },
       timeout: 20_000,
     });
     expect(stdout).toContain("Usage: pnpm cli");
-    for (const noun of ["users", "tokens", "orgs", "members", "endpoints"]) expect(stdout).toMatch(new RegExp(`^  ${noun}\\s`, "m"));
+    for (const noun of ["users", "tokens", "orgs", "members", "endpoints", "subscriptions", "consumers", "dead-letters", "stream"]) expect(stdout).toMatch(new RegExp(`^  ${noun}\\s`, "m"));
   });
 });

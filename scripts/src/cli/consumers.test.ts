@@ -6,11 +6,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { endpointGrantSubject } from "@wb/authz";
+import { consumerPlan, endpointGrantSubject, listConsumers } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker } from "../../../gateway/test/harness/broker.js";
 import { ack, postGithub, pull } from "../../../gateway/test/harness/webhooks.js";
-import { runCli } from "./index.js";
+import { cliRunner } from "./testing.js";
 
 let broker: TestBroker;
 let dataDir: string;
@@ -35,22 +35,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function cli(args: string[], overrides: Record<string, string | undefined> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    env: { ...env, ...overrides },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
-
-async function cliJson<T = any>(args: string[]): Promise<T> {
-  const r = await cli(["--json", ...args]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as T;
-}
+const { cli, cliJson } = cliRunner(() => env);
 
 async function deliver(ep: { path: string; secret: string }): Promise<number> {
   const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret });
@@ -142,9 +127,36 @@ describe("consumers", () => {
     expect(byTime.stdout).toMatch(/^rewound .*default to \d{4}-.*: 3 message\(s\) to deliver$/m);
     expect(ids((await pull(broker.url, u.token, "wait=2s")).body)).toEqual(sent);
 
-    // recreate keeps the settings, including the start.
+    // recreate rebuilds from the definition: the default consumer starts at `all`, not at the rewind's start.
     const again = await cliJson(["consumers", "recreate", u.name]);
-    expect(again).toMatchObject({ deliver_policy: "by_start_time", pending: 3, ack_pending: 0, filter_subjects: before.filter_subjects });
+    expect(again).toMatchObject({ deliver_policy: "all", pending: 3, ack_pending: 0, filter_subjects: before.filter_subjects });
+  });
+
+  it("rewind and recreate take start and max_deliver from the consumers row and filters from consumerPlan", async () => {
+    const u = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const sent = [await deliver(ep), await deliver(ep), await deliver(ep)];
+    const res = await fetch(`${broker.url}/api/v1/consumers`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${u.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "ci", start: { sequence: sent[1] }, max_deliver: 3 }),
+    });
+    expect(res.status, await res.text()).toBe(201);
+    const sub = await cli(["subscriptions", "create", u.name, `/webhook/${ep.path}/**`, "--consumer", "ci", "--event", "push"]);
+    expect(sub.code, sub.stderr).toBe(0);
+    const plan = await consumerPlan(broker.database.db, (await listConsumers(broker.database.db, u.id)).find((c) => c.name === "ci")!);
+    expect(plan.filters).not.toEqual([endpointGrantSubject(ep.id)]);
+
+    const rewound = await cliJson(["consumers", "rewind", u.name, "ci", "--to-seq", String(sent[2])]);
+    expect(rewound).toMatchObject({ deliver_policy: "by_start_sequence", opt_start_seq: sent[2], max_deliver: 3, filter_subjects: plan.filters, pending: 1 });
+
+    const recreated = await cliJson(["consumers", "recreate", u.name, "ci"]);
+    expect(recreated).toMatchObject({ deliver_policy: "by_start_sequence", opt_start_seq: sent[1], max_deliver: 3, filter_subjects: plan.filters, pending: 2 });
+
+    // A durable without a definition (no row) is refused, not guessed.
+    const missing = await cli(["consumers", "recreate", u.name, "laptop"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`error: ${u.name} has no consumer laptop\n`);
   });
 
   it("deletes a durable; the gateway creates it again on the next pull", async () => {

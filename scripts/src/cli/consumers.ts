@@ -1,6 +1,17 @@
 import { Option, type Command } from "commander";
 import { DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
-import { BrokerError, CONSUMER_NAME, durableName, findUserByName, listUsers } from "@wb/authz";
+import {
+  BrokerError,
+  CONSUMER_NAME,
+  consumerPlan,
+  durableName,
+  findUserByName,
+  listUsers,
+  requireConsumer,
+  startOf,
+  type ConsumerStart,
+  type schema,
+} from "@wb/authz";
 import { UsageError, type CliContext } from "./context.js";
 import { formatNanos, isJsNotFound, jsTime, orNotFound, parseTime, versionAtLeast, withJetStream, type JetStreamSession } from "./jetstream.js";
 
@@ -47,8 +58,10 @@ const NAME_ARG = "the consumer's name (default: default)";
 
 const REWIND_HELP = `
 JetStream cannot move a durable consumer's position. rewind therefore deletes the consumer
-and creates it again under the same name, with the same filter subjects and settings, but
-with deliver_policy by_start_sequence (--to-seq) or by_start_time (--to-time). Every message
+and creates it again under the same name, with deliver_policy by_start_sequence (--to-seq)
+or by_start_time (--to-time); its filter subjects are recomputed from its subscriptions and
+the user's current grants, max_deliver comes from its definition, and the ack settings are
+kept. The rewind's start is not remembered: a later recreate uses the defined start. Every message
 from there on is delivered again, including ones already acked; pending acks are dropped.
 A pull that arrives in the instant between delete and create is answered by the gateway
 creating the consumer anew from the start; rewind then retries once.`;
@@ -72,12 +85,23 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
   const info = (s: JetStreamSession, t: Target) =>
     orNotFound(s.jsm.consumers.info(s.stream, t.durable), `${t.user.name} has no consumer ${t.consumer} (JetStream durable ${t.durable})`);
   const userNames = async () => new Map((await listUsers(await ctx.db())).map((u) => [u.id, u.name]));
-  /** Recreates the durable with its current config transformed by `change`; returns its new state. */
-  const recreateWith = async (t: Target, change: (config: ConsumerConfig) => ConsumerConfig) => {
+  /**
+   * Recreates the durable from its definition (the `consumers` row: start policy, max_deliver)
+   * and its plan (filter subjects from its subscriptions and the user's current grants), keeping
+   * the durable's other settings (ack wait, max ack pending); `start` overrides the row's start.
+   * Returns its new state.
+   */
+  const recreateWith = async (t: Target, start?: Start) => {
+    const db = await ctx.db();
+    const row = await requireConsumer(db, t.user.id, t.consumer).catch((err: unknown) => {
+      if (err instanceof BrokerError && err.code === "not_found") throw new BrokerError("not_found", `${t.user.name} has no consumer ${t.consumer}`);
+      throw err;
+    });
+    const plan = await consumerPlan(db, row);
     const names = await userNames();
     return withJetStream(ctx, async (s) => {
       const before = await info(s, t);
-      await recreate(s.jsm, s.stream, change(before.config));
+      await recreate(s.jsm, s.stream, definedConfig(before.config, row, plan.filters, start));
       return consumerJson(await info(s, t), names);
     });
   };
@@ -157,7 +181,7 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
       if (opts.toSeq === undefined && opts.toTime === undefined) throw new UsageError("say where to rewind to: --to-seq <n> or --to-time <iso>");
       const start = opts.toSeq !== undefined ? { seq: opts.toSeq } : { time: parseTime("--to-time", opts.toTime!) };
       const t = await target(userName, name);
-      const view = await recreateWith(t, (config) => withStart(config, start));
+      const view = await recreateWith(t, start);
       if (ctx.json) return ctx.out.json(view);
       const where = "seq" in start ? `sequence ${start.seq}` : start.time.toISOString();
       ctx.out.line(`rewound ${t.user.name}/${t.consumer} to ${where}: ${view.pending} message(s) to deliver`);
@@ -165,18 +189,20 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
 
   consumers
     .command("recreate")
-    .description("delete a consumer and create it again with the same name, filters and settings")
+    .description("delete a consumer and create it again from its definition (start, max_deliver, subscriptions)")
     .argument("<user>", "the user's name")
     .argument("[name]", NAME_ARG)
     .addHelpText(
       "after",
-      "\nThe new consumer starts where the old one's deliver policy says (for the gateway's consumers:\n" +
-        "everything retained, or the start chosen when a named consumer was created), so messages are\n" +
-        "delivered again. Use it to repair a consumer; use `rewind` to choose the start.",
+      "\nThe consumer is rebuilt from its definition: the start policy and max_deliver of its database row\n" +
+        "(default: everything retained; a named consumer: the start chosen when it was created, not a\n" +
+        "rewind's), and filter subjects recomputed from its subscriptions and the user's current grants;\n" +
+        "ack settings are kept. Messages are delivered again from that start. Use it to repair a\n" +
+        "consumer; use `rewind` to choose the start.",
     )
     .action(async (userName: string, name: string | undefined) => {
       const t = await target(userName, name);
-      const view = await recreateWith(t, (config) => config);
+      const view = await recreateWith(t);
       if (ctx.json) return ctx.out.json(view);
       ctx.out.line(`recreated ${t.user.name}/${t.consumer} (${view.deliver_policy}): ${view.pending} message(s) to deliver`);
     });
@@ -232,12 +258,40 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
   }
 }
 
-/** The consumer's config with a new start; everything else (name, filters, ack settings) kept. */
-function withStart(config: ConsumerConfig, start: { seq: number } | { time: Date }): ConsumerConfig {
-  const { opt_start_seq: _seq, opt_start_time: _time, ...rest } = config;
-  return "seq" in start
-    ? { ...rest, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq }
-    : { ...rest, deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.time.toISOString() };
+type Start = { seq: number } | { time: Date };
+
+/** A start policy as JetStream deliver settings (the gateway's mapping, consumers.ts). */
+function deliverOf(start: ConsumerStart): Pick<ConsumerConfig, "deliver_policy" | "opt_start_seq" | "opt_start_time"> {
+  switch (start.policy) {
+    case "all":
+      return { deliver_policy: DeliverPolicy.All };
+    case "new":
+      return { deliver_policy: DeliverPolicy.New };
+    case "time":
+      return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.time.toISOString() };
+    case "sequence":
+      return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.sequence };
+  }
+}
+
+/**
+ * The durable's config as its definition says: filter subjects from the plan, max_deliver and
+ * (unless `start` is given) the start from the `consumers` row; the rest of `current` kept.
+ */
+export function definedConfig(current: ConsumerConfig, row: schema.Consumer, filters: string[], start?: Start): ConsumerConfig {
+  const {
+    deliver_policy: _policy,
+    opt_start_seq: _seq,
+    opt_start_time: _time,
+    filter_subject: _filter,
+    filter_subjects: _filters,
+    max_deliver: _maxDeliver,
+    ...rest
+  } = current;
+  const deliver = start
+    ? deliverOf("seq" in start ? { policy: "sequence", sequence: start.seq } : { policy: "time", time: start.time })
+    : deliverOf(startOf(row));
+  return { ...rest, ...deliver, filter_subjects: filters, max_deliver: row.maxDeliver ?? -1 };
 }
 
 /** Deletes and creates the durable with `config`; if something recreated it in between, once more. */

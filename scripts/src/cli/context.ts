@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { connect } from "@nats-io/transport-node";
-import { migrateDatabase, openDatabase, SecretBox, type Database, type Db } from "@wb/authz";
+import { GRANTS_CHANGED_SUBJECT, migrateDatabase, openDatabase, SecretBox, type Database, type Db, type GrantsChanged } from "@wb/authz";
 import { z } from "zod";
 import { Output, type Sink } from "./output.js";
 
@@ -51,6 +51,11 @@ export function parseCliConfig(env: Record<string, string | undefined>): CliConf
 
 const NATS_TIMEOUT_MS = 3_000;
 
+const ENDPOINTS_LATER = "gateways pick the change up within their refresh interval (ENDPOINT_REFRESH_INTERVAL, default 30s)";
+
+/** For GRANTS_CHANGED_SUBJECT announcements: the gateways' reconciler sweep catches up. */
+export const GRANTS_LATER = "gateways' reconcilers apply it to the durable consumers at their next sweep (every 15s)";
+
 /**
  * One CLI invocation's resources, opened on first use (so `--help` needs no configuration)
  * and released by close().
@@ -94,12 +99,12 @@ export class CliContext {
   }
 
   /**
-   * Tells every gateway to reload its endpoint cache. A failure only warns: the gateways
-   * also reload on a timer, so the change arrives anyway, just later.
+   * Tells every gateway about a change (endpoints: reload the cache; grants: update durables'
+   * filter subjects). A failure only warns: the gateways also reload or sweep on a timer, so
+   * the change arrives anyway, just later (`later` says when).
    */
-  async announce(subject: string, payload: unknown): Promise<void> {
+  async announce(subject: string, payload: unknown, later = ENDPOINTS_LATER): Promise<void> {
     const { NATS_URL, NATS_USER, NATS_PASSWORD } = this.config();
-    const later = "gateways pick the change up within their refresh interval (ENDPOINT_REFRESH_INTERVAL, default 30s)";
     if (!NATS_URL) {
       this.out.warn(`NATS_URL is not set, so the change was not announced; ${later}`);
       return;
@@ -124,6 +129,20 @@ export class CliContext {
     } catch (err) {
       this.out.warn(`could not announce the change on NATS (${describeError(err)}); ${later}`);
     }
+  }
+
+  /**
+   * Announces a change of who may read what (GRANTS_CHANGED_SUBJECT, the payload shape of
+   * authz's announceGrantsChanged), so the gateways' reconcilers update the users' durable
+   * consumers' filter subjects at once.
+   */
+  async announceGrants(change: GrantsChanged): Promise<void> {
+    const payload: GrantsChanged = {
+      user_ids: change.user_ids,
+      change: change.change,
+      ...(change.organization_id ? { organization_id: change.organization_id } : {}),
+    };
+    await this.announce(GRANTS_CHANGED_SUBJECT, payload, GRANTS_LATER);
   }
 
   async close(): Promise<void> {

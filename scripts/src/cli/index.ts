@@ -12,10 +12,12 @@ import { BrokerError } from "@wb/authz";
 import { withLocalEnv } from "../local-env.js";
 import { CliContext, describeError, UsageError, type CliIo } from "./context.js";
 import { consumersCommand } from "./consumers.js";
+import { deadLettersCommand } from "./dead-letters.js";
 import { endpointsCommand } from "./endpoints.js";
 import { membersCommand } from "./members.js";
 import { orgsCommand } from "./orgs.js";
 import { streamCommand } from "./stream.js";
+import { subscriptionsCommand } from "./subscriptions.js";
 import { tokensCommand } from "./tokens.js";
 import { usersCommand } from "./users.js";
 
@@ -26,12 +28,22 @@ export const EXIT_DOMAIN = 1;
 export const EXIT_USAGE = 2;
 
 /** The nouns, in help order. */
-const NOUNS = [usersCommand, tokensCommand, orgsCommand, membersCommand, endpointsCommand, consumersCommand, streamCommand];
+const NOUNS = [
+  usersCommand,
+  tokensCommand,
+  orgsCommand,
+  membersCommand,
+  endpointsCommand,
+  subscriptionsCommand,
+  consumersCommand,
+  deadLettersCommand,
+  streamCommand,
+];
 
 /** Builds the command tree for one invocation (no module state: tests run many in parallel). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("pnpm cli")
-    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, consumers, stream")
+    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, subscriptions, consumers, dead letters, stream")
     .option("--json", "print JSON for scripts instead of tables", false)
     .addHelpText(
       "after",

@@ -1,5 +1,15 @@
 import { Option, type Command } from "commander";
-import { addMember, BrokerError, findOrganizationByName, findUserByName, listMembers, removeMember, type schema } from "@wb/authz";
+import {
+  addMember,
+  BrokerError,
+  changeMemberRole,
+  findOrganizationByName,
+  findUserByName,
+  listMembers,
+  removeMember,
+  type Db,
+  type schema,
+} from "@wb/authz";
 import type { CliContext } from "./context.js";
 import { iso } from "./output.js";
 
@@ -8,26 +18,51 @@ const ROLES = ["admin", "member", "viewer"] as const satisfies readonly schema.O
 export function membersCommand(program: Command, ctx: CliContext): void {
   const members = program
     .command("members")
-    .description("manage who belongs to an organization, and in which role");
+    .description("manage who belongs to an organization, and in which role")
+    .addHelpText(
+      "after",
+      "\nEvery change is announced on NATS (GRANTS_CHANGED_SUBJECT, scoped to the user), so the gateways\n" +
+        "update his durable consumers' filter subjects within seconds, keeping their positions.",
+    );
 
-  members
-    .command("add")
-    .description("add a user to an organization, or change his role there")
-    .argument("<org>", "the organization's name")
-    .argument("<user>", "the user's name")
-    .addOption(
-      new Option("--role <role>", "admin: manages the org's endpoints; member, viewer: read them")
-        .choices(ROLES)
-        .makeOptionMandatory(),
-    )
-    .action(async (orgName: string, userName: string, opts: { role: schema.OrgRole }) => {
-      const db = await ctx.db();
-      const org = await findOrganizationByName(db, orgName);
-      const user = await findUserByName(db, userName);
-      await addMember(db, org.id, user.id, opts.role);
-      if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, role: opts.role });
-      else ctx.out.line(`${user.name} is now ${opts.role} of ${org.name}`);
-    });
+  /** A membership's "not found" names the user and the organization. */
+  const notMember = (user: { name: string }, org: { name: string }) => (err: unknown) => {
+    if (err instanceof BrokerError && err.code === "not_found") {
+      throw new BrokerError("not_found", `${user.name} is not a member of ${org.name}`);
+    }
+    throw err;
+  };
+
+  /** `<verb> <org> <user> --role R`: sets the role with `set`, announces the change, reports. */
+  const roleCommand = (
+    verb: string,
+    description: string,
+    change: string,
+    set: (db: Db, orgId: string, userId: string, role: schema.OrgRole) => Promise<void>,
+  ) =>
+    members
+      .command(verb)
+      .description(description)
+      .argument("<org>", "the organization's name")
+      .argument("<user>", "the user's name")
+      .addOption(
+        new Option("--role <role>", "admin: manages the org's endpoints; member, viewer: read them")
+          .choices(ROLES)
+          .makeOptionMandatory(),
+      )
+      .addHelpText("after", "\nDemoting the organization's last admin is refused (exit 1).")
+      .action(async (orgName: string, userName: string, opts: { role: schema.OrgRole }) => {
+        const db = await ctx.db();
+        const org = await findOrganizationByName(db, orgName);
+        const user = await findUserByName(db, userName);
+        await set(db, org.id, user.id, opts.role).catch(notMember(user, org));
+        await ctx.announceGrants({ organization_id: org.id, user_ids: [user.id], change });
+        if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, role: opts.role });
+        else ctx.out.line(`${user.name} is now ${opts.role} of ${org.name}`);
+      });
+
+  roleCommand("add", "add a user to an organization, or change his role there", "member_added", addMember);
+  roleCommand("role", "change a member's role (he must be a member already; `add` also adds)", "role_changed", changeMemberRole);
 
   members
     .command("list")
@@ -63,14 +98,8 @@ export function membersCommand(program: Command, ctx: CliContext): void {
       const db = await ctx.db();
       const org = await findOrganizationByName(db, orgName);
       const user = await findUserByName(db, userName);
-      try {
-        await removeMember(db, org.id, user.id);
-      } catch (err) {
-        if (err instanceof BrokerError && err.code === "not_found") {
-          throw new BrokerError("not_found", `${user.name} is not a member of ${org.name}`);
-        }
-        throw err;
-      }
+      await removeMember(db, org.id, user.id).catch(notMember(user, org));
+      await ctx.announceGrants({ organization_id: org.id, user_ids: [user.id], change: "member_removed" });
       if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, removed: true });
       else ctx.out.line(`removed ${user.name} from ${org.name}`);
     });

@@ -50,6 +50,8 @@ export function usersCommand(program: Command, ctx: CliContext): void {
     .action(async (name: string) => {
       const db = await ctx.db();
       const user = await disableUser(db, (await findUserByName(db, name)).id);
+      // Scoped to him: the gateways' reconcilers recheck his durable consumers at once.
+      await ctx.announceGrants({ user_ids: [user.id], change: "user_disabled" });
       if (ctx.json) ctx.out.json(userJson(user));
       else ctx.out.line(`disabled user ${user.name} (since ${iso(user.disabledAt)})`);
     });
