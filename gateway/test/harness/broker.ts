@@ -11,6 +11,9 @@ import {
 } from "@wb/authz";
 import { loadConfig, startGateway, type Config, type RunningGateway } from "../../src/index.js";
 import { createLogger } from "../../src/gateway.js";
+import { generateCalloutKeys } from "@wb/authz/callout/keys";
+import { loadCalloutConfig, startCallout, type RunningCallout } from "@wb/authz/callout/main";
+import { calloutNatsConfig } from "@wb/authz/callout/nats-config";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import { startPrivateNats, type PrivateNats } from "./nats.js";
 
@@ -21,6 +24,10 @@ export interface TestBroker {
   database: Database;
   box: SecretBox;
   gateway: RunningGateway;
+  /** The auth callout service (only with `startTestBroker(env, { callout: true })`). */
+  callout?: RunningCallout;
+  /** What the callout logged (warn and error only; info is dropped). */
+  calloutLogs: { level: string; msg: string; obj: object }[];
   /** A fresh user with a token; names are random so tests never collide. */
   user(opts?: { admin?: boolean }): Promise<{ id: string; name: string; token: string }>;
   /** An endpoint created behind the gateway's back (as the CLI does); github unless `provider` says otherwise. */
@@ -33,13 +40,30 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
+export interface TestBrokerOptions {
+  /**
+   * Wire the auth callout in, as `pnpm start` does: fresh keys, the callout's accounts and
+   * authorization blocks in the nats-server config, and the callout service in-process against
+   * the test database (with the revocation sweep). Power users then connect with their API
+   * token. Off by default (the default broker has no callout and starts faster).
+   */
+  callout?: boolean;
+}
+
 /**
  * A whole broker for one test file: its own nats-server (so the test may stop it and the
  * stream's subjects never clash with another file's), its own database on the shared
  * PostgreSQL, and a gateway on a free port.
  */
-export async function startTestBroker(env: Record<string, string> = {}): Promise<TestBroker> {
-  const nats = await startPrivateNats();
+export async function startTestBroker(env: Record<string, string> = {}, opts: TestBrokerOptions = {}): Promise<TestBroker> {
+  const stream = env.STREAM_NAME ?? "WEBHOOKS";
+  const keys = opts.callout ? generateCalloutKeys() : undefined;
+  const calloutPassword = randomBytes(18).toString("base64url");
+  const nats = await startPrivateNats(
+    keys
+      ? { callout: calloutNatsConfig({ issuerPublicKey: keys.issuerPublicKey, xkeyPublicKey: keys.xkeyPublicKey, stream, calloutPassword }) }
+      : {},
+  );
   const testDb: TestDatabase = await createTestDatabase("gw");
   const config = loadConfig({
     PORT: "0",
@@ -57,6 +81,22 @@ export async function startTestBroker(env: Record<string, string> = {}): Promise
   const box = new SecretBox(config.SECRET_KEY);
   const gateway = await startGateway(config, createLogger("silent"));
   const extra: RunningGateway[] = [];
+  const calloutLogs: TestBroker["calloutLogs"] = [];
+  const keep = (level: string) => (obj: object, msg: string) => void calloutLogs.push({ level, msg, obj });
+  const callout = keys
+    ? await startCallout(
+        loadCalloutConfig({
+          NATS_URL: nats.url,
+          CALLOUT_NATS_PASSWORD: calloutPassword,
+          NATS_SYS_PASSWORD: nats.users.sys.password,
+          DATABASE_URL: testDb.url,
+          CALLOUT_ISSUER_SEED: keys.issuerSeed,
+          CALLOUT_XKEY_SEED: keys.xkeySeed,
+          STREAM_NAME: config.STREAM_NAME,
+        }),
+        { info: () => {}, warn: keep("warn"), error: keep("error") },
+      )
+    : undefined;
 
   return {
     url: gateway.url,
@@ -65,6 +105,8 @@ export async function startTestBroker(env: Record<string, string> = {}): Promise
     database,
     box,
     gateway,
+    callout,
+    calloutLogs,
     async user(opts = {}) {
       const name = `u${randomBytes(5).toString("hex")}`;
       const u = await createUser(database.db, { name, isAdmin: opts.admin });
@@ -101,6 +143,7 @@ export async function startTestBroker(env: Record<string, string> = {}): Promise
     async close() {
       for (const g of extra) await g.close().catch(() => {});
       await gateway.close().catch(() => {});
+      await callout?.stop().catch(() => {});
       await database.close();
       await nats.dispose();
       await testDb.drop().catch(() => {});
