@@ -17,6 +17,8 @@ export function errorHandler(log: Logger) {
       code = err.code;
       message = err.message;
       if (err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
+      // The rest of an oversized body stays unread: do not reuse the connection.
+      if (err.code === "payload_too_large") c.header("Connection", "close");
     } else if (err instanceof HTTPException) {
       status = err.status;
       code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "invalid_request";

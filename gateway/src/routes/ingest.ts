@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { Hono } from "hono";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
@@ -42,8 +43,10 @@ export function ingestRoutes(deps: IngestDeps) {
 
   app.post("/*", async (c) => {
     const url = new URL(c.req.url);
+    // The Node request, under @hono/node-server (absent in app.request() tests).
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     // The WHATWG URL has already resolved `..` and `%2E%2E`; judge the path as it was sent.
-    const sent = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url?.split("?")[0] ?? url.pathname;
+    const sent = incoming?.url?.split("?")[0] ?? url.pathname;
     const rawPath = sent.replace(/^\/webhook\/?/, "");
     let segments: string[];
     try {
@@ -60,7 +63,7 @@ export function ingestRoutes(deps: IngestDeps) {
     // lowered since the endpoint was created): past it the answer is a 413, never a 5xx.
     const maxPayload = deps.nc.info?.max_payload;
     const configured = endpoint.maxBodyBytes ?? deps.config.MAX_BODY_BYTES;
-    const body = await readBodyLimited(c.req.raw, maxPayload ? Math.min(configured, bodyCeiling(maxPayload)) : configured);
+    const body = await readBodyLimited(c.req.raw, maxPayload ? Math.min(configured, bodyCeiling(maxPayload)) : configured, incoming);
     const provider = getProvider(endpoint.provider);
     if (!provider) throw new BrokerError("unsupported_provider", `provider ${endpoint.provider} is not available`);
 
