@@ -59,6 +59,8 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let readerDeadline = Number.POSITIVE_INFINITY;
   const inflight = new Set<Promise<void>>();
 
+  const acks = new Set<Promise<void>>();
+  const ackFailures: string[] = [];
   const reader = (async () => {
     const auth = { authorization: `Bearer ${o.token}` };
     let idleAfterDone = 0;
@@ -66,7 +68,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       const res = await httpRequest(o.readerAgent, "GET", `${o.baseUrl}/api/v1/messages?limit=100&wait=2s`, auth);
       const now = performance.now();
       if (res.status !== 200) throw new Error(`reader: GET ${res.status} ${res.body.toString().slice(0, 300)}`);
-      const msgs = (JSON.parse(res.body.toString()) as { messages: { id: number; delivery_id: string }[] }).messages;
+      const msgs = (JSON.parse(res.body.toString()) as { messages: { id: number; delivery_id: string; ack_token: string }[] }).messages;
       for (const m of msgs) {
         const at = scheduled.get(m.delivery_id);
         if (at === undefined) continue;
@@ -75,14 +77,23 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         if (at - t0 >= o.warmupMs) latencies.push(now - at);
       }
       if (msgs.length > 0) {
-        const ack = await httpRequest(o.readerAgent, "POST", `${o.baseUrl}/api/v1/messages/ack`, { ...auth, "content-type": "application/json" }, JSON.stringify({ message_ids: msgs.map((m) => m.id) }));
-        if (ack.status !== 200) throw new Error(`reader: ack ${ack.status} ${ack.body.toString().slice(0, 300)}`);
+        // As a client that keeps up would: ack by token while already polling for the next page.
+        const ack = httpRequest(o.readerAgent, "POST", `${o.baseUrl}/api/v1/messages/ack`, { ...auth, "content-type": "application/json" }, JSON.stringify({ ack_tokens: msgs.map((m) => m.ack_token) })).then(
+          (r) => {
+            if (r.status !== 200) ackFailures.push(`ack ${r.status} ${r.body.toString().slice(0, 300)}`);
+          },
+          (err: Error) => void ackFailures.push(`ack: ${err.message}`),
+        );
+        acks.add(ack);
+        void ack.finally(() => acks.delete(ack));
       }
       if (senderDone && inflight.size === 0) {
         if (scheduled.size === 0 || performance.now() > readerDeadline) break;
         if (msgs.length === 0 && ++idleAfterDone >= 3) break;
       }
     }
+    await Promise.all(acks);
+    if (ackFailures.length > 0) throw new Error(`reader: ${ackFailures.length} acks failed, first: ${ackFailures[0]}`);
   })();
 
   const send = (i: number, at: number) => {
