@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTestBroker, type TestBroker } from "./harness/broker.js";
+import { ack, postGithub, pull } from "./harness/webhooks.js";
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker({ ACK_WAIT: "1500ms" });
+});
+afterAll(() => broker?.close());
+
+const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
+
+/** Pulls until the gateway has reconnected to the restarted server (a few 503s/500s first). */
+async function pullAfterRestart(token: string, query: string): Promise<number[]> {
+  for (let i = 0; i < 50; i++) {
+    const r = await pull(broker.url, token, query).catch(() => undefined);
+    if (r?.status === 200) return ids(r.body);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error("the gateway did not recover after the nats-server restart");
+}
+
+it("keeps acks (by id and by token) across a nats-server restart: only what was not acked comes back", async () => {
+  const u = await broker.user();
+  const ep = await broker.endpoint({ userId: u.id });
+  const sent: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret });
+    sent.push((await res.json()).id);
+  }
+  const page = await pull(broker.url, u.token, "limit=10&wait=2s");
+  expect(ids(page.body)).toEqual(sent);
+  expect((await ack(broker.url, u.token, [sent[0], sent[1]])).status).toBe(200);
+  const tokenOf = (id: number) => page.body.messages.find((m: any) => m.id === id).ack_token;
+  expect((await ack(broker.url, u.token, [], { ack_tokens: [tokenOf(sent[2]!)] })).status).toBe(200);
+
+  await broker.nats.stop();
+  await broker.nats.start();
+  await new Promise((r) => setTimeout(r, 2000)); // past the ack wait
+
+  expect(await pullAfterRestart(u.token, "limit=10&wait=3s")).toEqual([sent[3]]);
+});
