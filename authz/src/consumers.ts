@@ -263,6 +263,18 @@ export async function listDeadLetters(db: Db, userId: string, opts: { consumer?:
     .limit(opts.limit ?? 100);
 }
 
+/** A dead letter as the API and the CLI show it. */
+export function viewDeadLetter(r: Awaited<ReturnType<typeof listDeadLetters>>[number]) {
+  return {
+    consumer: r.consumer,
+    id: r.streamSeq,
+    endpoint_id: r.endpointId,
+    delivery_count: r.deliveryCount,
+    reason: r.reason,
+    dead_at: r.deadAt.toISOString(),
+  };
+}
+
 export async function countDeadLetters(db: Db, consumerId: string): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(deadLetters).where(eq(deadLetters.consumerId, consumerId));
   return row?.n ?? 0;

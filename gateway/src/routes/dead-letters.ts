@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { BrokerError, listDeadLetters, type Db } from "@wb/authz";
+import { BrokerError, listDeadLetters, viewDeadLetter, type Db } from "@wb/authz";
 import type { AppEnv } from "../env.js";
 
 export interface DeadLettersDeps {
@@ -20,14 +20,7 @@ export function deadLetterRoutes(deps: DeadLettersDeps) {
     if (!q.success) throw new BrokerError("invalid_request", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     const rows = await listDeadLetters(deps.db, c.get("principal").userId, q.data);
     return c.json({
-      dead_letters: rows.map((r) => ({
-        consumer: r.consumer,
-        id: r.streamSeq,
-        endpoint_id: r.endpointId,
-        delivery_count: r.deliveryCount,
-        reason: r.reason,
-        dead_at: r.deadAt.toISOString(),
-      })),
+      dead_letters: rows.map(viewDeadLetter),
     });
   });
   return app;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { GRANTS_CHANGED_SUBJECT, migrateDatabase, openDatabase, SecretBox, type Database, type Db, type GrantsChanged } from "@wb/authz";
 import { z } from "zod";
 import { Output, type Sink } from "./output.js";
@@ -50,6 +50,23 @@ export function parseCliConfig(env: Record<string, string | undefined>): CliConf
 }
 
 const NATS_TIMEOUT_MS = 3_000;
+
+/** The CLI's one way to reach NATS: the admin user, a private inbox, no reconnect loop. */
+export function connectAdmin(
+  c: { NATS_URL: string; NATS_USER?: string; NATS_PASSWORD?: string },
+  timeoutMs: number,
+): Promise<NatsConnection> {
+  return connect({
+    servers: c.NATS_URL.split(","),
+    user: c.NATS_USER,
+    pass: c.NATS_PASSWORD,
+    name: "wb-cli",
+    // A shared `_INBOX.>` would let other clients read our replies.
+    inboxPrefix: `_CLI_INBOX.${randomBytes(8).toString("hex")}`,
+    timeout: timeoutMs,
+    reconnect: false,
+  });
+}
 
 const ENDPOINTS_LATER = "gateways pick the change up within their refresh interval (ENDPOINT_REFRESH_INTERVAL, default 30s)";
 
@@ -110,16 +127,7 @@ export class CliContext {
       return;
     }
     try {
-      const nc = await connect({
-        servers: NATS_URL.split(","),
-        user: NATS_USER,
-        pass: NATS_PASSWORD,
-        name: "wb-cli",
-        // A shared `_INBOX.>` would let other clients read our replies.
-        inboxPrefix: `_CLI_INBOX.${randomBytes(8).toString("hex")}`,
-        timeout: NATS_TIMEOUT_MS,
-        reconnect: false,
-      });
+      const nc = await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, NATS_TIMEOUT_MS);
       try {
         nc.publish(subject, JSON.stringify(payload));
         await withTimeout(nc.flush(), NATS_TIMEOUT_MS, "flush timed out");

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { BrokerError, findUserByName, listDeadLetters } from "@wb/authz";
+import { BrokerError, findUserByName, listDeadLetters, viewDeadLetter } from "@wb/authz";
 import { UsageError, type CliContext } from "./context.js";
 
 const MAX_LIMIT = 1000;
@@ -38,14 +38,7 @@ export function deadLettersCommand(program: Command, ctx: CliContext): void {
       });
       if (ctx.json) {
         return ctx.out.json({
-          dead_letters: rows.map((r) => ({
-            consumer: r.consumer,
-            id: r.streamSeq,
-            endpoint_id: r.endpointId,
-            delivery_count: r.deliveryCount,
-            reason: r.reason,
-            dead_at: r.deadAt.toISOString(),
-          })),
+          dead_letters: rows.map(viewDeadLetter),
         });
       }
       ctx.out.table(

@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { BrokerError } from "@wb/authz";
-import { describeError, UsageError, type CliContext } from "./context.js";
+import { connectAdmin, describeError, UsageError, type CliContext } from "./context.js";
 
 const NATS_TIMEOUT_MS = 5_000;
 
@@ -24,15 +23,7 @@ export async function withJetStream<T>(ctx: CliContext, fn: (s: JetStreamSession
   if (!NATS_URL) throw new UsageError("NATS_URL is required for this command (with NATS_USER/NATS_PASSWORD of the admin NATS user)");
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: NATS_URL.split(","),
-      user: NATS_USER,
-      pass: NATS_PASSWORD,
-      name: "wb-cli",
-      inboxPrefix: `_CLI_INBOX.${randomBytes(8).toString("hex")}`,
-      timeout: NATS_TIMEOUT_MS,
-      reconnect: false,
-    });
+    nc = await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, NATS_TIMEOUT_MS);
   } catch (err) {
     throw new Error(`cannot connect to NATS at ${NATS_URL}: ${describeError(err)}`, { cause: err });
   }
