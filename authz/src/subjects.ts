@@ -142,6 +142,11 @@ export function endpointGrantSubject(endpointId: string): string {
   return `${SUBJECT_ROOT}.${endpointToken(endpointId)}.>`;
 }
 
+/** Filter subjects that grant exactly these endpoints (sorted, so comparable); never empty. */
+export function grantFilterSubjects(endpointIds: readonly string[]): string[] {
+  return endpointIds.length === 0 ? [NOTHING_SUBJECT] : endpointIds.map(endpointGrantSubject).sort();
+}
+
 /**
  * A filter subject that matches nothing the broker ever publishes. JetStream treats an empty
  * filter as "everything", so a principal with no grants gets this instead.

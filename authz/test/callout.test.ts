@@ -15,13 +15,15 @@ import { migrateDatabase, openDatabase, type Database } from "../src/db/client.j
 import { consumers as consumersTable } from "../src/db/schema/index.js";
 import { createEndpoint } from "../src/endpoints.js";
 import { durableName, userInboxPrefix } from "../src/naming.js";
+import { createSubscription, ensureDefaultConsumer } from "../src/consumers.js";
 import { addMember, createOrganization, removeMember } from "../src/organizations.js";
 import { SecretBox } from "../src/secret-box.js";
 import { endpointToken } from "../src/subjects.js";
 import { createApiToken, createUser, disableUser, revokeApiToken } from "../src/users.js";
 import { readableEndpointIds } from "../src/acl.js";
 import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
-import { accessChanged, grantFilterSubjects, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
+import { accessChanged, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
+import { grantFilterSubjects } from "../src/subjects.js";
 import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
 import { startPgProxy, type PgProxy } from "./pg-proxy.js";
 
@@ -63,7 +65,8 @@ async function newUser(): Promise<TestUser> {
   const user = await createUser(direct.db, { name });
   const { id: tokenId, token } = await createApiToken(direct.db, user.id, "nats");
   const { endpoint } = await createEndpoint(direct.db, box, { path: `t/${name}`, provider: "none", owner: { userId: user.id } });
-  const durable = durableName(user.id);
+  // The gateway records the default consumer's row when it creates the durable.
+  const durable = (await ensureDefaultConsumer(direct.db, user.id)).durableName;
   await syncConsumer(user.id, durable);
   return { id: user.id, token, tokenId, durable, endpointId: endpoint.id };
 }
@@ -304,6 +307,18 @@ describe("revocation", () => {
     await Promise.race([Promise.all([a.closed(), b.closed()]), sleep(REVOCATION_BOUND_MS)]);
     expect(a.isClosed() && b.isClosed()).toBe(true);
     await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
+  });
+
+  it("narrowing after an access change keeps the user's subscriptions (never widens to all his grants)", async () => {
+    const u = await newUser();
+    const { endpoint: second } = await createEndpoint(direct.db, box, { path: `t2/${u.id.slice(0, 8)}`, provider: "none", owner: { userId: u.id } });
+    await createSubscription(direct.db, u.id, { pattern: `/webhook/t2/${u.id.slice(0, 8)}/**`, filters: {}, consumer: "default" });
+    await accessChanged({ db: direct.db, jsm: stack.jsm, sys: stack.sys, stream: stack.stream }, u.id);
+    const info = await stack.jsm.consumers.info(stack.stream, u.durable);
+    const filters = info.config.filter_subjects ?? [info.config.filter_subject];
+    // Only the subscribed endpoint, not his first one.
+    expect(filters.every((f) => f?.includes(second.id.replace(/-/g, "")))).toBe(true);
+    expect(filters.some((f) => f?.includes(u.endpointId.replace(/-/g, "")))).toBe(false);
   });
 
   it("after a membership is removed, no more messages of that organization arrive", async () => {

@@ -8,12 +8,7 @@ import {
   type JetStreamManager,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { consumerPlan, endpointGrantSubject, NOTHING_SUBJECT, type ConsumerStart, type Db, type ReadableEndpoint, type schema } from "@wb/authz";
-
-/** Filter subjects that grant exactly the given endpoints (sorted, so comparable). */
-export function grantFilters(endpointIds: readonly string[]): string[] {
-  return endpointIds.length === 0 ? [NOTHING_SUBJECT] : endpointIds.map(endpointGrantSubject).sort();
-}
+import { consumerPlan, type ConsumerStart, type Db, type ReadableEndpoint, type schema } from "@wb/authz";
 
 /** How a durable is created; an existing durable keeps its position and these settings. */
 export interface DurableOptions {

@@ -16,10 +16,9 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { readableEndpointIds } from "../acl.js";
+import { consumerPlan, listConsumers } from "../consumers.js";
 import type { Db } from "../db/client.js";
-import { endpointGrantSubject, NOTHING_SUBJECT } from "../subjects.js";
-import { userDurables, type CredentialChecker } from "./credentials.js";
+import type { CredentialChecker } from "./credentials.js";
 import type { CalloutLogger } from "./service.js";
 import { CREDENTIAL_TAG } from "./service.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
@@ -77,11 +76,6 @@ export async function kickUser(sys: NatsConnection, userId: string): Promise<num
   return conns.length;
 }
 
-/** Filter subjects granting exactly these endpoints (the same rule as the gateway's consumers). */
-export function grantFilterSubjects(endpointIds: readonly string[]): string[] {
-  return endpointIds.length === 0 ? [NOTHING_SUBJECT] : endpointIds.map(endpointGrantSubject).sort();
-}
-
 export interface AccessChangeDeps {
   db: Db;
   /** JetStream manager on APP (admin or gateway user). */
@@ -97,10 +91,12 @@ export interface AccessChangeDeps {
  * his connections so every reconnect is decided afresh.
  */
 export async function accessChanged(deps: AccessChangeDeps, userId: string): Promise<{ kicked: number }> {
-  const filters = grantFilterSubjects(await readableEndpointIds(deps.db, userId));
-  for (const durable of await userDurables(deps.db, userId)) {
+  // Each durable gets its plan (his subscriptions ∩ his grants now), as the gateway's reconciler
+  // computes it: grants alone would undo his subscriptions.
+  for (const row of await listConsumers(deps.db, userId)) {
+    const { filters } = await consumerPlan(deps.db, row);
     try {
-      await deps.jsm.consumers.update(deps.stream, durable, { filter_subjects: filters, filter_subject: undefined });
+      await deps.jsm.consumers.update(deps.stream, row.durableName, { filter_subjects: filters, filter_subject: undefined });
     } catch (err) {
       if (!/not found/i.test(String((err as Error).message))) throw err;
     }

@@ -6,6 +6,7 @@ import {
   addFilteredCount,
   BrokerError,
   consumerPlan,
+  grantFilterSubjects,
   CONSUMER_NAME,
   parseDeliverySubject,
   readableEndpointIds,
@@ -15,7 +16,7 @@ import {
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
 import { parseDuration, type Config } from "../config.js";
-import { grantFilters, isNotFound, type ConsumerManager } from "../consumers.js";
+import { isNotFound, type ConsumerManager } from "../consumers.js";
 import { deliveryFilter, fromJsMsg, renderMessage } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
@@ -87,7 +88,7 @@ export function messageRoutes(deps: MessagesDeps) {
       replay
         ? // Replay: an ephemeral ordered consumer over everything readable; ack state is untouched.
           deps.js.consumers.get(stream, {
-            filter_subjects: grantFilters([...plan.readable]),
+            filter_subjects: grantFilterSubjects([...plan.readable]),
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: q.data.after_id! + 1,
           })

@@ -21,7 +21,7 @@ import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { createApiToken, createEndpoint, createUser, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
 import { loadConfig } from "@wb/gateway/config";
-import { grantFilters } from "@wb/gateway/consumers";
+import { grantFilterSubjects } from "@wb/authz";
 import { streamConfig } from "@wb/gateway/nats/stream";
 import { ensureNatsServer, natsServerVersion } from "../stack/nats-binary.js";
 import { startNats, type NatsServer } from "../stack/nats.js";
@@ -345,7 +345,7 @@ async function main(): Promise<void> {
       ack_policy: AckPolicy.Explicit,
       ack_wait: nanos(gatewayConfig.ACK_WAIT),
       deliver_policy: DeliverPolicy.All,
-      filter_subjects: grantFilters([seeded.ingest.endpointId]),
+      filter_subjects: grantFilterSubjects([seeded.ingest.endpointId]),
       max_ack_pending: 10_000,
     });
   }
