@@ -11,7 +11,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNats, type NatsServer } from "../../scripts/src/stack/nats.js";
 import type { Db } from "../src/db/client.js";
-import { apiTokenChecker } from "../src/callout/credentials.js";
+import { accessFingerprint, apiTokenChecker } from "../src/callout/credentials.js";
 import { CurveKey, generateCalloutKeys, NodeKeyPair, Prefix } from "../src/callout/keys.js";
 import { calloutNatsConfig, CALLOUT_USER } from "../src/callout/nats-config.js";
 import { startRevocationSweep, type RevocationSweep } from "../src/callout/revoker.js";
@@ -80,7 +80,13 @@ export async function startCalloutStack(opts: {
       serverNames: ["webhook-broker"],
       log,
     });
-    sweep = startRevocationSweep({ sys, check: apiTokenChecker(opts.db), log, intervalMs: opts.sweepIntervalMs });
+    sweep = startRevocationSweep({
+      sys,
+      check: apiTokenChecker(opts.db),
+      fingerprint: (userId) => accessFingerprint(opts.db, userId),
+      log,
+      intervalMs: opts.sweepIntervalMs,
+    });
   };
   const stopService = async () => {
     sweep?.stop();

@@ -309,6 +309,20 @@ describe("revocation", () => {
     await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
+  it("a removed membership disconnects him within the bound with no explicit kick; he reconnects with what he may still read", async () => {
+    const u = await newUser();
+    const org = await createOrganization(direct.db, `org_${randomBytes(4).toString("hex")}`);
+    await addMember(direct.db, org.id, u.id, "viewer");
+    const nc = await connectAs(u); // stamped with the membership
+    const t0 = Date.now();
+    await removeMember(direct.db, org.id, u.id); // nothing else: the sweep must notice
+    await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS + 1_000)]);
+    expect(nc.isClosed()).toBe(true);
+    expect(Date.now() - t0).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+    const again = await connectAs(u); // still a valid user
+    await again.close();
+  });
+
   it("narrowing after an access change keeps the user's subscriptions (never widens to all his grants)", async () => {
     const u = await newUser();
     const { endpoint: second } = await createEndpoint(direct.db, box, { path: `t2/${u.id.slice(0, 8)}`, provider: "none", owner: { userId: u.id } });

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { readableEndpointIds } from "../acl.js";
 /**
  * What the callout asks PostgreSQL: who a credential belongs to, which durables are his, and
  * which of the credentials behind open connections are still good (for the revocation sweep).
@@ -60,6 +62,17 @@ export function apiTokenChecker(db: Db): CredentialChecker {
 export async function userDurables(db: Db, userId: string): Promise<string[]> {
   const rows = await db.select({ durable: consumers.durableName }).from(consumers).where(eq(consumers.userId, userId));
   return [...new Set([durableName(userId), ...rows.map((r) => r.durable)])].sort();
+}
+
+/**
+ * A short digest of what a user may reach over NATS: the endpoints he may read and his
+ * durables. Stamped on his connection at connect; the revocation sweep kicks a connection whose
+ * stamp no longer matches, so a removed membership or endpoint grant (or a new consumer) is
+ * decided afresh on the reconnect.
+ */
+export async function accessFingerprint(db: Db, userId: string, durables?: readonly string[]): Promise<string> {
+  const [readable, names] = await Promise.all([readableEndpointIds(db, userId), durables ?? userDurables(db, userId)]);
+  return createHash("sha256").update([...readable].sort().join(",")).update("|").update([...names].sort().join(",")).digest("hex").slice(0, 16);
 }
 
 /** Picks the credential out of the CONNECT options: `auth_token`, or the password of user/password. */

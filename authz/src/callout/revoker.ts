@@ -20,7 +20,7 @@ import { consumerPlan, listConsumers } from "../consumers.js";
 import type { Db } from "../db/client.js";
 import type { CredentialChecker } from "./credentials.js";
 import type { CalloutLogger } from "./service.js";
-import { CREDENTIAL_TAG } from "./service.js";
+import { ACCESS_TAG, CREDENTIAL_TAG } from "./service.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
 
 export const DEFAULT_SWEEP_INTERVAL_MS = 2_000;
@@ -35,6 +35,8 @@ export interface ClientConnection {
   /** The user JWT's name: the user id. */
   user: string;
   credentialId: string | undefined;
+  /** The access fingerprint stamped at connect (see accessFingerprint). */
+  access: string | undefined;
 }
 
 interface ConnzResponse {
@@ -57,8 +59,8 @@ export async function listClientConnections(sys: NatsConnection, filter: { user?
     const serverId = res.server?.id;
     if (!serverId || res.error) continue;
     for (const c of res.data?.connections ?? []) {
-      const tag = c.tags?.find((t) => t.startsWith(CREDENTIAL_TAG));
-      out.push({ serverId, cid: c.cid, user: c.authorized_user ?? "", credentialId: tag?.slice(CREDENTIAL_TAG.length) });
+      const tagged = (prefix: string) => c.tags?.find((t) => t.startsWith(prefix))?.slice(prefix.length);
+      out.push({ serverId, cid: c.cid, user: c.authorized_user ?? "", credentialId: tagged(CREDENTIAL_TAG), access: tagged(ACCESS_TAG) });
     }
   }
   return out;
@@ -110,10 +112,15 @@ export interface RevocationSweep {
   stop(): void;
 }
 
-/** Periodically kicks CLIENTS connections whose credential is no longer valid. */
+/**
+ * Periodically kicks CLIENTS connections whose credential is no longer valid, and (with
+ * `fingerprint`) those whose access changed since they connected.
+ */
 export function startRevocationSweep(opts: {
   sys: NatsConnection;
   check: CredentialChecker;
+  /** The user's access fingerprint now; a connection stamped with another one is kicked. */
+  fingerprint?: (userId: string) => Promise<string>;
   log: CalloutLogger;
   intervalMs?: number;
 }): RevocationSweep {
@@ -126,9 +133,18 @@ export function startRevocationSweep(opts: {
         if (conns.length === 0) return 0;
         const ids = [...new Set(conns.flatMap((c) => (c.credentialId ? [c.credentialId] : [])))];
         const valid = await opts.check(ids);
-        const stale = conns.filter((c) => !c.credentialId || !valid.has(c.credentialId));
+        const revoked = conns.filter((c) => !c.credentialId || !valid.has(c.credentialId));
+        const changed: ClientConnection[] = [];
+        if (opts.fingerprint) {
+          const live = conns.filter((c) => !revoked.includes(c));
+          const now = new Map<string, string>();
+          for (const user of new Set(live.map((c) => c.user))) now.set(user, await opts.fingerprint(user));
+          changed.push(...live.filter((c) => c.access !== now.get(c.user)));
+        }
+        const stale = [...revoked, ...changed];
         await Promise.all(stale.map((c) => kickConnection(opts.sys, c).catch(() => {})));
-        for (const c of stale) opts.log.info({ userId: c.user, cid: c.cid }, "auth callout: connection revoked");
+        for (const c of revoked) opts.log.info({ userId: c.user, cid: c.cid }, "auth callout: connection revoked");
+        for (const c of changed) opts.log.info({ userId: c.user, cid: c.cid }, "auth callout: access changed, connection closed");
         return stale.length;
       } catch (err) {
         // A database outage must not kick everyone; new connects are refused meanwhile anyway.

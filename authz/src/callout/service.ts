@@ -20,6 +20,7 @@ import {
   apiTokenAuthenticator,
   credentialFromConnectOpts,
   userDurables,
+  accessFingerprint,
   type Authenticated,
   type Authenticator,
 } from "./credentials.js";
@@ -33,6 +34,8 @@ export const XKEY_HEADER = "Nats-Server-Xkey";
 export const AUTH_REQUEST_AUDIENCE = "nats-authorization-request";
 /** Prefix of the user-JWT tag that names the credential (the revocation sweep reads it back). */
 export const CREDENTIAL_TAG = "cred:";
+/** Tag carrying {@link accessFingerprint} at connect time. */
+export const ACCESS_TAG = "access:";
 
 export interface CalloutLogger {
   info(obj: object, msg: string): void;
@@ -145,13 +148,14 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     }
   };
 
-  const authorize = async (v: VerifiedRequest): Promise<{ who: Authenticated; durables: string[] }> => {
+  const authorize = async (v: VerifiedRequest): Promise<{ who: Authenticated; durables: string[]; access: string }> => {
     const credential = credentialFromConnectOpts(v.request.connect_opts);
     if (!credential) throw new Deny("no credential in CONNECT");
     return withTimeout("database", (async () => {
       const who = await authenticate(credential);
       if (!who) throw new Deny(`${credential.kind} not valid`);
-      return { who, durables: await userDurables(opts.db, who.userId) };
+      const durables = await userDurables(opts.db, who.userId);
+      return { who, durables, access: await accessFingerprint(opts.db, who.userId, durables) };
     })());
   };
 
@@ -175,7 +179,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     const client = { server: v.request.server_id.name, cid: v.request.client_info?.id, host: v.request.client_info?.host };
     try {
       checkAudience(v);
-      const { who, durables } = await authorize(v);
+      const { who, durables, access } = await authorize(v);
       const decision = decide({ userId: who.userId }, durables, opts.stream);
       if (isDenied(decision)) throw new Deny(decision.deny);
       const exp = Math.floor(Date.now() / 1000) + opts.jwtTtlSeconds;
@@ -183,7 +187,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
         who.userId,
         v.userNkey,
         opts.issuer,
-        { pub: decision.pub, sub: decision.sub, tags: [`${CREDENTIAL_TAG}${who.credentialId}`] },
+        { pub: decision.pub, sub: decision.sub, tags: [`${CREDENTIAL_TAG}${who.credentialId}`, `${ACCESS_TAG}${access}`] },
         { aud: CLIENTS_ACCOUNT, exp },
       );
       await answer(msg, v, { jwt: userJwt });
