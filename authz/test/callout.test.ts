@@ -309,11 +309,24 @@ describe("revocation", () => {
     await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
+  it("leaves a connection alone while its token and access are unchanged (no false kicks)", async () => {
+    const u = await newUser();
+    const nc = await connectAs(u);
+    try {
+      await sleep(REVOCATION_BOUND_MS + 1_000); // several sweeps
+      expect(nc.isClosed()).toBe(false);
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+  });
+
   it("a removed membership disconnects him within the bound with no explicit kick; he reconnects with what he may still read", async () => {
     const u = await newUser();
     const org = await createOrganization(direct.db, `org_${randomBytes(4).toString("hex")}`);
     await addMember(direct.db, org.id, u.id, "viewer");
-    const nc = await connectAs(u); // stamped with the membership
+    await createEndpoint(direct.db, box, { path: `o/${org.name}`, provider: "none", owner: { orgId: org.id } });
+    const nc = await connectAs(u); // stamped with the membership and the org's endpoint
     const t0 = Date.now();
     await removeMember(direct.db, org.id, u.id); // nothing else: the sweep must notice
     await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS + 1_000)]);

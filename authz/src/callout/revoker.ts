@@ -20,7 +20,7 @@ import { consumerPlan, listConsumers } from "../consumers.js";
 import type { Db } from "../db/client.js";
 import type { CredentialChecker } from "./credentials.js";
 import type { CalloutLogger } from "./service.js";
-import { ACCESS_TAG, CREDENTIAL_TAG } from "./service.js";
+import { parseConnectionName } from "./service.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
 
 export const DEFAULT_SWEEP_INTERVAL_MS = 2_000;
@@ -41,13 +41,14 @@ export interface ClientConnection {
 
 interface ConnzResponse {
   server?: { id?: string };
-  data?: { connections?: { cid: number; authorized_user?: string; tags?: string[] }[] };
+  data?: { connections?: { cid: number; authorized_user?: string }[] };
   error?: { description?: string };
 }
 
 /** Every connection in CLIENTS (optionally of one user), across all servers that answer. */
 export async function listClientConnections(sys: NatsConnection, filter: { user?: string } = {}): Promise<ClientConnection[]> {
-  const body = JSON.stringify({ acc: CLIENTS_ACCOUNT, user: filter.user, auth: true, limit: 100_000 });
+  // Filtered here: the server's `user` filter would need the whole connection name.
+  const body = JSON.stringify({ acc: CLIENTS_ACCOUNT, auth: true, limit: 100_000 });
   const replies = await sys.requestMany("$SYS.REQ.SERVER.PING.CONNZ", body, {
     strategy: "stall",
     stall: CONNZ_STALL_MS,
@@ -59,8 +60,8 @@ export async function listClientConnections(sys: NatsConnection, filter: { user?
     const serverId = res.server?.id;
     if (!serverId || res.error) continue;
     for (const c of res.data?.connections ?? []) {
-      const tagged = (prefix: string) => c.tags?.find((t) => t.startsWith(prefix))?.slice(prefix.length);
-      out.push({ serverId, cid: c.cid, user: c.authorized_user ?? "", credentialId: tagged(CREDENTIAL_TAG), access: tagged(ACCESS_TAG) });
+      const conn = { serverId, cid: c.cid, ...parseConnectionName(c.authorized_user ?? "") };
+      if (filter.user === undefined || conn.user === filter.user) out.push({ credentialId: undefined, access: undefined, ...conn });
     }
   }
   return out;

@@ -32,10 +32,19 @@ export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
 export const XKEY_HEADER = "Nats-Server-Xkey";
 /** The `aud` of every authorization request the server sends. */
 export const AUTH_REQUEST_AUDIENCE = "nats-authorization-request";
-/** Prefix of the user-JWT tag that names the credential (the revocation sweep reads it back). */
-export const CREDENTIAL_TAG = "cred:";
-/** Tag carrying {@link accessFingerprint} at connect time. */
-export const ACCESS_TAG = "access:";
+/**
+ * The user JWT's name: `<user id>:<credential id>:<access fingerprint>`. nats-server 2.10 shows
+ * it in CONNZ as `authorized_user` (JWT tags of callout users are not shown there), so this is
+ * how the revocation sweep learns which credential and which access each connection holds.
+ */
+export function connectionName(userId: string, credentialId: string, access: string): string {
+  return `${userId}:${credentialId}:${access}`;
+}
+
+export function parseConnectionName(name: string): { user: string; credentialId?: string; access?: string } {
+  const [user = "", credentialId, access] = name.split(":");
+  return { user, credentialId: credentialId || undefined, access: access || undefined };
+}
 
 export interface CalloutLogger {
   info(obj: object, msg: string): void;
@@ -184,10 +193,10 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
       if (isDenied(decision)) throw new Deny(decision.deny);
       const exp = Math.floor(Date.now() / 1000) + opts.jwtTtlSeconds;
       const userJwt = await encodeUser(
-        who.userId,
+        connectionName(who.userId, who.credentialId, access),
         v.userNkey,
         opts.issuer,
-        { pub: decision.pub, sub: decision.sub, tags: [`${CREDENTIAL_TAG}${who.credentialId}`, `${ACCESS_TAG}${access}`] },
+        { pub: decision.pub, sub: decision.sub },
         { aud: CLIENTS_ACCOUNT, exp },
       );
       await answer(msg, v, { jwt: userJwt });
