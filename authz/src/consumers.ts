@@ -47,12 +47,16 @@ function checkName(name: string): void {
 
 /** The user's default consumer row, created on first use (its durable starts at `all`). */
 export async function ensureDefaultConsumer(db: Db, userId: string): Promise<Consumer> {
+  const find = async () =>
+    (await db.select().from(consumers).where(and(eq(consumers.userId, userId), eq(consumers.name, DEFAULT_CONSUMER))))[0];
+  // Read first: every pull comes here, the insert is needed once per user.
+  const existing = await find();
+  if (existing) return existing;
   await db
     .insert(consumers)
     .values({ userId, name: DEFAULT_CONSUMER, durableName: durableName(userId, DEFAULT_CONSUMER) })
     .onConflictDoNothing();
-  const [row] = await db.select().from(consumers).where(and(eq(consumers.userId, userId), eq(consumers.name, DEFAULT_CONSUMER)));
-  return row!;
+  return (await find())!;
 }
 
 /**

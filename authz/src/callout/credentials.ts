@@ -70,9 +70,13 @@ export async function userDurables(db: Db, userId: string): Promise<string[]> {
  * stamp no longer matches, so a removed membership or endpoint grant (or a new consumer) is
  * decided afresh on the reconnect.
  */
-export async function accessFingerprint(db: Db, userId: string, durables?: readonly string[]): Promise<string> {
-  const [readable, names] = await Promise.all([readableEndpointIds(db, userId), durables ?? userDurables(db, userId)]);
-  return createHash("sha256").update([...readable].sort().join(",")).update("|").update([...names].sort().join(",")).digest("hex").slice(0, 16);
+export async function accessFingerprint(db: Db, userId: string): Promise<string> {
+  const [readable, durables] = await Promise.all([readableEndpointIds(db, userId), userDurables(db, userId)]);
+  return fingerprintOf(readable, durables);
+}
+
+export function fingerprintOf(readable: readonly string[], durables: readonly string[]): string {
+  return createHash("sha256").update([...readable].sort().join(",")).update("|").update([...durables].sort().join(",")).digest("hex").slice(0, 16);
 }
 
 /** Picks the credential out of the CONNECT options: `auth_token`, or the password of user/password. */

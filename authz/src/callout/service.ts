@@ -20,10 +20,11 @@ import {
   apiTokenAuthenticator,
   credentialFromConnectOpts,
   userDurables,
-  accessFingerprint,
+  fingerprintOf,
   type Authenticated,
   type Authenticator,
 } from "./credentials.js";
+import { readableEndpointIds } from "../acl.js";
 import { decide, isDenied } from "./decide.js";
 import { CurveKey, NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
@@ -163,8 +164,8 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     return withTimeout("database", (async () => {
       const who = await authenticate(credential);
       if (!who) throw new Deny(`${credential.kind} not valid`);
-      const durables = await userDurables(opts.db, who.userId);
-      return { who, durables, access: await accessFingerprint(opts.db, who.userId, durables) };
+      const [durables, readable] = await Promise.all([userDurables(opts.db, who.userId), readableEndpointIds(opts.db, who.userId)]);
+      return { who, durables, access: fingerprintOf(readable, durables) };
     })());
   };
 
