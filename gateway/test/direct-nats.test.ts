@@ -168,9 +168,10 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     const durable = durableOf(refreshed, "laptop");
     expect(durable).toBe(created.durable_name);
 
-    // The sweep closes it; the client reconnects through the callout and gets the new consumer,
-    // all within the revocation bound.
-    const deadline = Date.now() + REVOCATION_BOUND_MS + 1_000;
+    // The sweep closes it within the revocation bound (asserted in authz/test/callout.test.ts);
+    // the client then reconnects through the callout and gets the new consumer. The reconnect
+    // gets its own allowance on top: on a loaded machine it can take seconds.
+    const deadline = Date.now() + 2 * REVOCATION_BOUND_MS;
     let reached = false;
     while (!reached && Date.now() < deadline) {
       reached = await jetstream(early, { apiPrefix: refreshed.nats.api_prefix })
@@ -192,5 +193,5 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     } finally {
       await nc.close();
     }
-  });
+  }, 60_000);
 });
