@@ -9,6 +9,7 @@ import type { ConsumerManager } from "./consumers.js";
 import type { EndpointCache } from "./endpoint-cache.js";
 import type { AppEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
+import { accessLog } from "./middleware/access-log.js";
 import { bearerAuth } from "./middleware/auth.js";
 import { requestId } from "./middleware/request-id.js";
 import { endpointRoutes } from "./routes/endpoints.js";
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const db = deps.database.db;
   app.use(requestId());
+  app.use(accessLog(deps.log));
   app.onError(errorHandler(deps.log));
   app.notFound((c) => {
     throw new BrokerError("not_found", `no route for ${c.req.method} ${c.req.path}`);
