@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { GRANTS_CHANGED_SUBJECT } from "@wb/authz";
 import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { bearer, postGithub, pull } from "./harness/webhooks.js";
+import { callApi, postGithub, pull } from "./harness/webhooks.js";
 
 let broker: TestBroker;
 let nc: NatsConnection;
@@ -17,15 +17,7 @@ afterAll(async () => {
   await broker?.close();
 });
 
-async function api(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${broker.url}/api/v1${path}`, {
-    method,
-    headers: { ...bearer(token), ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const api = (token: string, method: string, path: string, body?: unknown) => callApi(broker.url, token, method, path, body);
 
 const orgName = () => `org-${randomBytes(4).toString("hex")}`;
 

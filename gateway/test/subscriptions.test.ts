@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { addMember, announceGrantsChanged, createOrganization, endpointGrantSubject, removeMember } from "@wb/authz";
 import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { ack, bearer, postGithub, pull } from "./harness/webhooks.js";
+import { ack, callApi, postGithub, pull } from "./harness/webhooks.js";
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -12,15 +12,7 @@ afterAll(() => broker?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function api(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${broker.url}/api/v1${path}`, {
-    method,
-    headers: { ...bearer(token), ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const api = (token: string, method: string, path: string, body?: unknown) => callApi(broker.url, token, method, path, body);
 
 async function deliver(ep: { path: string; secret: string }, opts: { sub?: string; event?: string; body?: unknown } = {}): Promise<number> {
   const url = `${broker.url}/webhook/${ep.path}${opts.sub ? `/${opts.sub}` : ""}`;

@@ -55,3 +55,14 @@ export async function ack(url: string, token: string, ids: unknown[], extra: Rec
   });
   return { status: res.status, body: await res.json() };
 }
+
+/** One call to the API as `token`; the body is parsed when there is one. */
+export async function callApi(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}/api/v1${path}`, {
+    method,
+    headers: { ...bearer(token), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
