@@ -1,18 +1,19 @@
 /**
  * Active revocation of callout users' connections, with the system account's connection.
  *
- * Two paths, both ending in `$SYS.REQ.SERVER.<id>.KICK`:
- * - `kickUser(sys, userId)`: immediate; the CLI / API call it after revoking a token, disabling
- *   a user, or removing a membership or endpoint grant (`accessChanged` also narrows the user's
- *   consumer filters first, which is what stops an organization's messages).
- * - the sweep (`startRevocationSweep`, run by the callout service): every `intervalMs` it lists
- *   the CLIENTS connections and kicks those whose credential (the `cred:` tag of their user JWT)
- *   is no longer valid, whoever changed the database.
+ * The path the broker relies on is the sweep (`startRevocationSweep`, run by the callout
+ * service): every `intervalMs` it lists the CLIENTS connections and kicks those whose credential
+ * is no longer valid or whose access fingerprint changed (both read back from the connection's
+ * name, see `connectionName`), whoever changed the database. Narrowing the durables' filter
+ * subjects is the gateway reconciler's job.
  *
- * Bound: a revoked token's connections are gone within `intervalMs` + one CONNZ round
- * (`CONNZ_STALL_MS` after the last server answers) + the KICK; with the defaults (2 s sweep)
- * that is under {@link REVOCATION_BOUND_MS}. Reconnects go through the callout and are denied at
- * once. Without the sweep (service down) the user JWT's expiry is the bound.
+ * `kickUser` and `accessChanged` are the immediate variants for a caller that holds the system
+ * connection; the CLI and API do not call them today (they have no system-account connection).
+ *
+ * Bound: a connection is gone within `intervalMs` + one CONNZ round (`CONNZ_STALL_MS` after the
+ * last server answers) + the KICK; with the defaults (2 s sweep) that is under
+ * {@link REVOCATION_BOUND_MS}. Reconnects go through the callout and are decided afresh. Without
+ * the sweep (no system-account password) the user JWT's expiry is the bound.
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
