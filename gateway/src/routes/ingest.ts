@@ -48,24 +48,18 @@ export function ingestRoutes(deps: IngestDeps) {
     // The WHATWG URL has already resolved `..` and `%2E%2E`; judge the path as it was sent.
     const sent = incoming?.url?.split("?")[0] ?? url.pathname;
     const rawPath = sent.replace(/^\/webhook\/?/, "");
-    let segments: string[];
-    try {
-      segments = parseWebhookPath(rawPath);
-    } catch (err) {
-      if (err instanceof SubjectError) throw new BrokerError(err.code, err.message);
-      throw err;
-    }
+    const segments = clientSubjectError(() => parseWebhookPath(rawPath));
     const endpoint = deps.endpoints.match(segments);
     if (!endpoint) throw new BrokerError("endpoint_not_found", "no endpoint is registered for this path");
     admit(perEndpoint, endpoint.id, "endpoint");
 
     // Never above what one NATS message can hold (the server's max_payload may have been
     // lowered since the endpoint was created): past it the answer is a 413, never a 5xx.
+    const provider = getProvider(endpoint.provider);
+    if (!provider) throw new BrokerError("unsupported_provider", `provider ${endpoint.provider} is not available`);
     const maxPayload = deps.nc.info?.max_payload;
     const configured = endpoint.maxBodyBytes ?? deps.config.MAX_BODY_BYTES;
     const body = await readBodyLimited(c.req.raw, maxPayload ? Math.min(configured, bodyCeiling(maxPayload)) : configured, incoming);
-    const provider = getProvider(endpoint.provider);
-    if (!provider) throw new BrokerError("unsupported_provider", `provider ${endpoint.provider} is not available`);
 
     const now = Date.now();
     let verified;
@@ -91,13 +85,7 @@ export function ingestRoutes(deps: IngestDeps) {
     // An empty header counts as none: as an id it would make every later delivery a duplicate.
     const deliveryId =
       verified.deliveryId || createHash("sha256").update(endpoint.id).update(body).digest("hex").slice(0, 32);
-    let subject: string;
-    try {
-      subject = deliverySubject(endpoint.id, verified.event, segments);
-    } catch (err) {
-      if (err instanceof SubjectError) throw new BrokerError(err.code, err.message);
-      throw err;
-    }
+    const subject = clientSubjectError(() => deliverySubject(endpoint.id, verified.event, segments));
     const receivedAt = new Date(now).toISOString();
     const h = natsHeaders();
     c.req.raw.headers.forEach((value, name) => {
@@ -139,6 +127,16 @@ async function storedReceivedAt(jsm: JetStreamManager, stream: string, seq: numb
     return (await jsm.direct.getMessage(stream, { seq }))?.header.get(H.receivedAt) || undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** A path that cannot become a subject is the sender's mistake (400 / 414), not ours. */
+function clientSubjectError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof SubjectError) throw new BrokerError(err.code, err.message);
+    throw err;
   }
 }
 
