@@ -1,0 +1,116 @@
+/**
+ * Liveness and readiness of a running gateway: /healthz answers while the process serves,
+ * /readyz says which dependency is missing (503) and recovers by itself once it is back.
+ */
+import { randomBytes } from "node:crypto";
+import { openDatabase, SecretBox } from "@wb/authz";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPgProxy, type PgProxy } from "../../authz/test/pg-proxy.js";
+import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
+import { EndpointCache } from "../src/endpoint-cache.js";
+import { healthRoutes } from "../src/routes/health.js";
+import { startTestBroker, type TestBroker } from "./harness/broker.js";
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterAll(() => broker?.close());
+
+async function get(base: string, path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, body: await res.json() };
+}
+
+/** Whether the gateway's NATS connection is back, as the server's monitoring port lists it. */
+async function gatewayConnected(): Promise<boolean> {
+  const connz = (await (await fetch(`${broker.nats.monitorUrl}/connz`)).json()) as { connections?: { name?: string }[] };
+  return (connz.connections ?? []).some((c) => c.name === "webhook-broker-gateway");
+}
+
+const allOk = { status: "ok", checks: { jetstream: "ok", postgres: "ok", endpoint_cache: "ok" } };
+
+describe("a gateway with everything up", () => {
+  it("is live and ready, without a token", async () => {
+    expect(await get(broker.url, "/healthz")).toEqual({ status: 200, body: { status: "ok" } });
+    expect(await get(broker.url, "/readyz")).toEqual({ status: 200, body: allOk });
+  });
+});
+
+describe("a dependency down", () => {
+  it("PostgreSQL: not ready (503, postgres named), still live; ready again once it is back", async () => {
+    let proxy: PgProxy | undefined;
+    let gateway: RunningGateway | undefined;
+    try {
+      proxy = await startPgProxy(broker.config.DATABASE_URL);
+      gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("silent"));
+      expect((await get(gateway.url, "/readyz")).status).toBe(200);
+
+      proxy.setMode("down");
+      const down = await get(gateway.url, "/readyz");
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ status: "unavailable", checks: { jetstream: "ok", postgres: expect.stringMatching(/^down: /), endpoint_cache: "ok" } });
+      expect((await get(gateway.url, "/healthz")).status).toBe(200);
+
+      proxy.setMode("up");
+      await expect.poll(() => get(gateway!.url, "/readyz"), { timeout: 10_000, interval: 100 }).toEqual({ status: 200, body: allOk });
+    } finally {
+      await gateway?.close();
+      await proxy?.close();
+    }
+  });
+
+  it("NATS: not ready (503, jetstream named), still live; ready again after the server restarts", async () => {
+    await broker.nats.stop();
+    try {
+      // Takes the JetStream API timeout (5 s): the gateway's request waits for a reconnect.
+      const down = await get(broker.url, "/readyz");
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ status: "unavailable", checks: { jetstream: expect.stringMatching(/^down: /), postgres: "ok", endpoint_cache: "ok" } });
+      expect((await get(broker.url, "/healthz")).status).toBe(200);
+    } finally {
+      await broker.nats.start();
+    }
+    // Asked before the gateway has reconnected, /readyz would again wait out the timeout.
+    await expect.poll(() => gatewayConnected(), { timeout: 15_000, interval: 50 }).toBe(true);
+    await expect.poll(() => get(broker.url, "/readyz"), { timeout: 15_000, interval: 100 }).toEqual({ status: 200, body: allOk });
+  });
+
+  it("the stream deleted behind its back: not ready, jetstream says why", async () => {
+    const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const { config } = await jsm.streams.info(broker.config.STREAM_NAME);
+      await jsm.streams.delete(broker.config.STREAM_NAME);
+      try {
+        const down = await get(broker.url, "/readyz");
+        expect(down.status).toBe(503);
+        expect(down.body.checks.jetstream).toMatch(/^down: .*stream not found/i);
+      } finally {
+        await jsm.streams.add(config);
+      }
+      expect(await get(broker.url, "/readyz")).toEqual({ status: 200, body: allOk });
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("an endpoint cache that never loaded: not ready", async () => {
+    const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+    const database = openDatabase(broker.config.DATABASE_URL, { max: 1 });
+    try {
+      const endpoints = new EndpointCache({ db: database.db, box: new SecretBox(randomBytes(32)), nc, log: createLogger("silent"), refreshMs: 60_000 });
+      const app = healthRoutes({ nc, jsm: await jetstreamManager(nc), database, endpoints, stream: broker.config.STREAM_NAME });
+      const res = await app.request("/readyz");
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: "unavailable", checks: { jetstream: "ok", postgres: "ok", endpoint_cache: "not loaded" } });
+      await endpoints.reload();
+      expect((await app.request("/readyz")).status).toBe(200);
+    } finally {
+      await database.close();
+      await nc.close();
+    }
+  });
+});
