@@ -88,6 +88,7 @@ export function parseWebhookPath(rawPath: string): string[] {
     if (seg === "" || folded === "." || folded === "..") {
       throw new SubjectError("path_invalid", "the webhook path has an empty or dot segment");
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
     if (/[\u0000-\u001f\u007f]/.test(seg) || seg.includes("/")) {
       throw new SubjectError("path_invalid", "the webhook path has a control character or an encoded slash");
     }

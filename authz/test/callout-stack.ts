@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { startNats, type NatsServer } from "../../scripts/src/stack/nats.js";
+import { startNats, type NatsServer } from "@wb/stack";
 import type { Db } from "../src/db/client.js";
 import { accessFingerprint, apiTokenChecker } from "../src/callout/credentials.js";
 import { CurveKey, generateCalloutKeys, NodeKeyPair, Prefix } from "../src/callout/keys.js";

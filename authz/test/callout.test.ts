@@ -9,8 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { connect, createInbox, errors, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../gateway/test/harness/database.js";
-import { testStack } from "../../gateway/test/harness/inject.js";
+import { createTestDatabase, startPgProxy, testStack, type PgProxy, type TestDatabase } from "@wb/test-support";
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { consumers as consumersTable } from "../src/db/schema/index.js";
 import { createEndpoint } from "../src/endpoints.js";
@@ -25,7 +24,6 @@ import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
 import { accessChanged, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
 import { grantFilterSubjects } from "../src/subjects.js";
 import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
-import { startPgProxy, type PgProxy } from "./pg-proxy.js";
 
 let tdb: TestDatabase;
 let direct: Database; // for the test's own set-up, never behind the proxy

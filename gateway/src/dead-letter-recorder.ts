@@ -2,7 +2,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { recordDeadLetter, type Db, type schema } from "@wb/authz";
 import type { Logger } from "pino";
-import { lookup } from "./routes/messages.js";
+import { lookup } from "./deliveries.js";
 
 /**
  * JetStream has no dead-letter queue. When a consumer gives up on a message (`max_deliver`

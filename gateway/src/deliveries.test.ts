@@ -2,8 +2,7 @@ import { randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { deliverySubject, type ConsumerPlan, type schema } from "@wb/authz";
 import { describe, expect, it } from "vitest";
-import { deliveryFilter, renderMessage } from "./deliveries.js";
-import { H } from "./routes/ingest.js";
+import { deliveryFilter, H, renderMessage } from "./deliveries.js";
 
 const enc = new TextEncoder();
 const bytes = (s: string) => enc.encode(s);

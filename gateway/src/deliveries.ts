@@ -1,7 +1,19 @@
-import type { JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { filterMatches, parseDeliverySubject, payloadMatches, subjectFilterOf, type ConsumerPlan } from "@wb/authz";
-import { H } from "./routes/ingest.js";
+import { isNotFound } from "./consumers.js";
+
+/** NATS headers the broker writes on every stored delivery. */
+export const H = {
+  event: "Wb-Event",
+  deliveryId: "Wb-Delivery-Id",
+  contentType: "Wb-Content-Type",
+  receivedAt: "Wb-Received-At",
+  endpointId: "Wb-Endpoint-Id",
+  source: "Wb-Source",
+  verified: "Wb-Verified",
+  path: "Wb-Path",
+} as const;
 
 const OURS = new Set(Object.values(H).map((h) => h.toLowerCase()));
 /** Bodies above this are not inspected for JSON; they are returned base64 (bounded CPU). */
@@ -102,5 +114,17 @@ function parseJsonBody(data: Uint8Array): { value: unknown } | undefined {
     return { value: JSON.parse(decoder.decode(data)) };
   } catch {
     return undefined;
+  }
+}
+
+/** The endpoint id of a stored message, or undefined when there is no such message. */
+export async function lookup(jsm: JetStreamManager, stream: string, seq: number): Promise<string | undefined> {
+  try {
+    const m = await jsm.direct.getMessage(stream, { seq });
+    if (!m) return undefined;
+    return parseDeliverySubject(m.subject).endpointId;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
   }
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { ack, postGithub, pull } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, ack, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
 beforeAll(async () => {

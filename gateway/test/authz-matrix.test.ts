@@ -1,12 +1,13 @@
 /**
- * Every API route × every kind of principal (see harness/matrix.ts). A route mounted without a
+ * Every API route × every kind of principal (see test-support/src/matrix.ts). A route mounted without a
  * row here fails the first test, so new routes cannot skip the matrix.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { ENDPOINTS_CHANGED_SUBJECT } from "@wb/authz";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
 import {
+  startTestBroker,
+  type TestBroker,
   checkTable,
   createMatrixFixture,
   failures,
@@ -16,7 +17,7 @@ import {
   SCOPES,
   type MatrixFixture,
   type MatrixRow,
-} from "./harness/matrix.js";
+} from "@wb/test-support";
 
 const NIL = "00000000-0000-0000-0000-000000000000";
 

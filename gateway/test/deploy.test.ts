@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { generateCalloutKeys } from "@wb/authz/callout/keys";
-import { testStack } from "./harness/inject.js";
+import { generateCalloutKeys } from "@wb/authz";
+import { testStack } from "@wb/test-support";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;

@@ -10,11 +10,9 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
-import { endpointToken } from "@wb/authz";
+import { endpointToken, REVOCATION_BOUND_MS } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REVOCATION_BOUND_MS } from "@wb/authz/callout/revoker";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { bearer, postGithub, pull } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, bearer, postGithub, pull } from "@wb/test-support";
 
 interface Me {
   user: { id: string; name: string; admin: boolean };

@@ -7,11 +7,10 @@ import { openDatabase, SecretBox } from "@wb/authz";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPgProxy, type PgProxy } from "../../authz/test/pg-proxy.js";
 import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
 import { EndpointCache } from "../src/endpoint-cache.js";
 import { healthRoutes } from "../src/routes/health.js";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
+import { startPgProxy, startTestBroker, type PgProxy, type TestBroker } from "@wb/test-support";
 
 let broker: TestBroker;
 beforeAll(async () => {

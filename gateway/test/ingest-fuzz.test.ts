@@ -9,8 +9,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { parseDeliverySubject } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { streamReader, type StreamReader } from "./harness/stream.js";
+import { startTestBroker, type TestBroker, streamReader, type StreamReader } from "@wb/test-support";
 
 let broker: TestBroker;
 let stream: StreamReader;

@@ -1,7 +1,6 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { postGithub, pull, pushPayload, streamCount } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, postGithub, pull, pushPayload, streamCount } from "@wb/test-support";
 
 let broker: TestBroker;
 let owner: { id: string; token: string };

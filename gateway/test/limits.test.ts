@@ -6,9 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bodyCeiling } from "../src/body.js";
 import { parseRateLimit } from "../src/config.js";
 import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { streamReader, type StreamReader } from "./harness/stream.js";
-import { bearer } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, streamReader, type StreamReader, bearer } from "@wb/test-support";
 
 let broker: TestBroker;
 let stream: StreamReader;
@@ -139,7 +137,7 @@ describe("slow clients", () => {
 });
 
 describe("body limit and the server's max_payload", () => {
-  const maxPayload = () => 32 * 1024 * 1024; // the generated nats-server config (scripts/src/stack/nats-config.ts)
+  const maxPayload = () => 32 * 1024 * 1024; // the generated nats-server config (stack/src/nats-config.ts)
 
   it("refuses to start with a MAX_BODY_BYTES that cannot fit under max_payload", async () => {
     await expect(startGateway({ ...broker.config, MAX_BODY_BYTES: 40 * 1024 * 1024 }, createLogger("silent"))).rejects.toThrow(

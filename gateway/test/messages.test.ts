@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addMember, createOrganization } from "@wb/authz";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { ack, bearer, postGithub, pull } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, ack, bearer, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
 

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { GRANTS_CHANGED_SUBJECT } from "@wb/authz";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { callApi, postGithub, pull } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, callApi, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
 let nc: NatsConnection;

@@ -11,9 +11,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { Webhook as SvixWebhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { streamReader, type StreamReader } from "./harness/stream.js";
-import { bearer, pull } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, streamReader, type StreamReader, bearer, pull } from "@wb/test-support";
 
 interface Signing {
   secret: string;

@@ -9,7 +9,7 @@ import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig, type Config } from "../src/config.js";
 import { ensureStream } from "../src/nats/stream.js";
-import { startPrivateNats, type PrivateNats } from "./harness/nats.js";
+import { startPrivateNats, type PrivateNats } from "@wb/test-support";
 
 let nats: PrivateNats;
 let nc: NatsConnection;

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { postGithub, streamCount } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, postGithub, streamCount } from "@wb/test-support";
 
 let broker: TestBroker;
 // A stream that holds about three ~7 KB pushes; full means refuse new, never drop stored.

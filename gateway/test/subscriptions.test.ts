@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { addMember, announceGrantsChanged, createOrganization, endpointGrantSubject, removeMember } from "@wb/authz";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { ack, callApi, postGithub, pull } from "./harness/webhooks.js";
+import { startTestBroker, type TestBroker, ack, callApi, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
 beforeAll(async () => {

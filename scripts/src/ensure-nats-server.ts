@@ -2,7 +2,7 @@
  * Prints the path of a nats-server >= 2.10 on stdout, fetching one into the project cache if
  * needed (see stack/nats-binary.ts). Progress goes to stderr, so `$(tsx ...)` captures the path.
  */
-import { ensureNatsServer } from "./stack/nats-binary.js";
+import { ensureNatsServer } from "@wb/stack";
 
 try {
   console.log(await ensureNatsServer((msg) => console.error(`[nats-server] ${msg}`)));

@@ -3,7 +3,7 @@
  * docker-compose.yml. Run once, keep the output secret (it goes to stdout only).
  */
 import { randomBytes } from "node:crypto";
-import { generateCalloutKeys } from "@wb/authz/callout/keys";
+import { generateCalloutKeys } from "@wb/authz";
 
 const password = () => randomBytes(24).toString("base64url");
 const keys = generateCalloutKeys();

@@ -3,10 +3,16 @@
  * broker.env (mode 0600), the nats-server config blocks, and the service run in-process.
  */
 import { randomBytes } from "node:crypto";
-import { generateCalloutKeys, publicKeysOf } from "@wb/authz/callout/keys";
-import { jsonLogger, loadCalloutConfig, startCallout } from "@wb/authz/callout/main";
-import { calloutNatsConfig, type CalloutConfigBlocks } from "@wb/authz/callout/nats-config";
-import type { NatsServer } from "./stack/nats.js";
+import {
+  generateCalloutKeys,
+  publicKeysOf,
+  jsonLogger,
+  loadCalloutConfig,
+  startCallout,
+  calloutNatsConfig,
+  type CalloutConfigBlocks,
+} from "@wb/authz";
+import type { NatsServer } from "@wb/stack";
 
 export interface LocalCallout {
   /** What to persist in broker.env. */

@@ -7,9 +7,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { loadConfig, startGateway, createLogger, ConfigError } from "@wb/gateway";
 import { createApiToken, createEndpoint, createUser, listUsers, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
-import { ensureNatsServer } from "./stack/nats-binary.js";
-import { startNats, type NatsServer } from "./stack/nats.js";
-import { startPostgres, type PostgresServer } from "./stack/postgres.js";
+import { ensureNatsServer, startNats, type NatsServer, startPostgres, type PostgresServer } from "@wb/stack";
 import { dataDir, localEnvPath, readEnvFile, writeEnvFile } from "./local-env.js";
 import { localCallout } from "./start-callout.js";
 

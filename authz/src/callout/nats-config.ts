@@ -1,6 +1,6 @@
 /**
  * The nats-server config text for the auth callout, spliced into infra/nats-server.conf.template
- * by renderNatsConfig (scripts/src/stack/nats-config.ts) as its `callout` option.
+ * by renderNatsConfig (stack/src/nats-config.ts) as its `callout` option.
  *
  * Accounts: AUTH (only the callout service's user), CLIENTS (callout users; no JetStream; imports
  * from APP only what a reader of his own pull consumers needs, the API part renamed to
@@ -38,7 +38,7 @@ export const CALLOUT_ACCOUNT = "AUTH";
 export const CLIENTS_ACCOUNT = "CLIENTS";
 
 const q = (value: string): string => {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u001f\u007f"\\]/.test(value)) throw new Error("config value must not contain quotes, backslashes or control characters");
   return `"${value}"`;
 };

@@ -26,7 +26,7 @@ import {
 } from "./credentials.js";
 import { readableEndpointIds } from "../acl.js";
 import { decide, isDenied } from "./decide.js";
-import { CurveKey, NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
+import { type CurveKey, type NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
 
 export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
@@ -125,7 +125,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
       nats?: AuthorizationRequest & { type?: string };
     };
     const req = claims.nats;
-    if (!req || req.type !== "authorization_request") throw new Error("not an authorization request");
+    if (req?.type !== "authorization_request") throw new Error("not an authorization request");
     if (typeof claims.iss !== "string" || claims.iss !== req.server_id?.id) throw new Error("request issuer is not the server it names");
     const signed = verifyNkeySignature(Prefix.Server, claims.iss, te.encode(`${parts[0]}.${parts[1]}`), Buffer.from(parts[2]!, "base64url"));
     if (!signed) throw new Error("request signature is invalid");

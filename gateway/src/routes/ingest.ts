@@ -6,23 +6,12 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@wb/authz";
 import { bodyCeiling, readBodyLimited } from "../body.js";
 import type { Config } from "../config.js";
+import { H } from "../deliveries.js";
 import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
 import { publishError } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
-
-/** NATS headers the broker writes on every stored delivery. */
-export const H = {
-  event: "Wb-Event",
-  deliveryId: "Wb-Delivery-Id",
-  contentType: "Wb-Content-Type",
-  receivedAt: "Wb-Received-At",
-  endpointId: "Wb-Endpoint-Id",
-  source: "Wb-Source",
-  verified: "Wb-Verified",
-  path: "Wb-Path",
-} as const;
 
 /** Sender headers never stored: credentials that would let a reader forge deliveries. */
 const NOT_STORED = new Set(["authorization", "cookie", "proxy-authorization", "x-gitlab-token", "host", "connection", "transfer-encoding", "content-length"]);

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { consumerPlan, ensureDefaultConsumer, listConsumers, startOf, userInboxPrefix, type Db } from "@wb/authz";
-import { CLIENT_API_PREFIX } from "@wb/authz/callout/decide";
+import { CLIENT_API_PREFIX } from "@wb/authz";
 import type { Config } from "../config.js";
 import type { ConsumerManager } from "../consumers.js";
 import type { AppEnv } from "../env.js";

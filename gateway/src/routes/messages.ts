@@ -17,7 +17,7 @@ import {
 import type { AckTokens } from "../ack-token.js";
 import { parseDuration, type Config } from "../config.js";
 import { isNotFound, type ConsumerManager } from "../consumers.js";
-import { deliveryFilter, fromJsMsg, renderMessage } from "../deliveries.js";
+import { deliveryFilter, fromJsMsg, lookup, renderMessage } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
 
@@ -210,17 +210,5 @@ async function collect(consumer: Consumer, limit: number, waitMs: number, take: 
       if (got === 0) break; // another reader of the same consumer took them
     }
     if (Date.now() >= deadline - MIN_FETCH_MS / 2) return;
-  }
-}
-
-/** The endpoint id of a stored message, or undefined when there is no such message. */
-export async function lookup(jsm: JetStreamManager, stream: string, seq: number): Promise<string | undefined> {
-  try {
-    const m = await jsm.direct.getMessage(stream, { seq });
-    if (!m) return undefined;
-    return parseDeliverySubject(m.subject).endpointId;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
   }
 }

@@ -12,13 +12,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
-import { createApiToken, createUser, migrateDatabase, openDatabase, userInboxPrefix } from "@wb/authz";
-import { generateCalloutKeys } from "@wb/authz/callout/keys";
-import { calloutNatsConfig } from "@wb/authz/callout/nats-config";
-import { loadCalloutConfig, startCallout } from "@wb/authz/callout/main";
-import { ensureNatsServer } from "../stack/nats-binary.js";
-import { startNats } from "../stack/nats.js";
-import { startPostgres } from "../stack/postgres.js";
+import {
+  createApiToken,
+  createUser,
+  migrateDatabase,
+  openDatabase,
+  userInboxPrefix,
+  generateCalloutKeys,
+  calloutNatsConfig,
+  loadCalloutConfig,
+  startCallout,
+} from "@wb/authz";
+import { ensureNatsServer, startNats, startPostgres } from "@wb/stack";
 
 export interface CalloutMeasureOptions {
   url: string;

@@ -24,9 +24,8 @@ import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, StorageType, type PubAck } from "@nats-io/jetstream";
-import { parseDuration } from "../../../gateway/src/config.js";
-import { ensureNatsServer } from "../stack/nats-binary.js";
-import { startNats } from "../stack/nats.js";
+import { parseDuration } from "@wb/gateway";
+import { ensureNatsServer, startNats } from "@wb/stack";
 
 const { values: args } = parseArgs({
   options: {

@@ -17,16 +17,20 @@ import { Command } from "commander";
 import { sign } from "@octokit/webhooks-methods";
 import examples from "@octokit/webhooks-examples";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { connect, nanos } from "@nats-io/transport-node";
 import pg from "pg";
-import { createApiToken, createEndpoint, createUser, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
-import { loadConfig } from "@wb/gateway/config";
-import { grantFilterSubjects } from "@wb/authz";
-import { streamConfig } from "@wb/gateway/nats/stream";
-import { ensureNatsServer, natsServerVersion } from "../stack/nats-binary.js";
-import { startNats, type NatsServer } from "../stack/nats.js";
-import { freePort } from "../stack/ports.js";
-import { createDatabase, startPostgres, type PostgresServer } from "../stack/postgres.js";
+import { createApiToken, createEndpoint, createUser, migrateDatabase, openDatabase, SecretBox, grantFilterSubjects } from "@wb/authz";
+import { loadConfig, streamConfig } from "@wb/gateway";
+import {
+  ensureNatsServer,
+  natsServerVersion,
+  startNats,
+  type NatsServer,
+  freePort,
+  createDatabase,
+  startPostgres,
+  type PostgresServer,
+} from "@wb/stack";
 import { WEBHOOKS_SCHEMA } from "./baselines/schema.js";
 import { httpDrain, rawDrain } from "./drain.js";
 import { openLoop } from "./e2e.js";

@@ -4,7 +4,7 @@ import { closeSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { trackChild } from "../stack/children.js";
+import { trackChild } from "@wb/stack";
 
 /** The repository root (tsx is resolved from here). */
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));

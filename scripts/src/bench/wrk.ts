@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { trackChild } from "../stack/children.js";
+import { trackChild } from "@wb/stack";
 
 export interface SignedDelivery {
   /** Raw body bytes (sent as-is). */

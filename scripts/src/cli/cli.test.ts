@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ENDPOINTS_CHANGED_SUBJECT, SecretBox } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../stack/ports.js";
+import { freePort } from "@wb/stack";
 import { adminNats, unique, useCliStack } from "./testing.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..");

@@ -8,8 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerPlan, endpointGrantSubject, listConsumers } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "../../../gateway/test/harness/broker.js";
-import { ack, postGithub, pull } from "../../../gateway/test/harness/webhooks.js";
+import { startTestBroker, type TestBroker, ack, postGithub, pull } from "@wb/test-support";
 import { cliRunner } from "./testing.js";
 
 let broker: TestBroker;

@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getEndpoint, openDatabase, SecretBox, type Database } from "@wb/authz";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../gateway/test/harness/database.js";
-import { testStack } from "../../../gateway/test/harness/inject.js";
+import { createTestDatabase, type TestDatabase, testStack } from "@wb/test-support";
 import { runCli } from "./index.js";
 
 let testDb: TestDatabase;

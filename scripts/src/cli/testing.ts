@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { openDatabase, type Database } from "@wb/authz";
 import { afterAll, beforeAll, expect } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../gateway/test/harness/database.js";
-import { testStack } from "../../../gateway/test/harness/inject.js";
+import { createTestDatabase, type TestDatabase, testStack } from "@wb/test-support";
 import { runCli } from "./index.js";
 
 export interface CliRun {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startNats, type NatsServer, type StartNatsOptions } from "../../../scripts/src/stack/nats.js";
+import { startNats, type NatsServer, type StartNatsOptions } from "@wb/stack";
 import { testStack } from "./inject.js";
 
 export interface PrivateNats extends NatsServer {

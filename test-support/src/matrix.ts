@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { addMember, createApiToken, createEndpoint, createOrganization, createUser, type Db, type SecretBox } from "@wb/authz";
-import { createApp } from "../../src/app.js";
+import { createApp } from "@wb/gateway";
 import { postGithub } from "./webhooks.js";
 
 export const PRINCIPALS = [

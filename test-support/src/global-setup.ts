@@ -1,17 +1,15 @@
 /**
  * Vitest global setup: starts ONE nats-server and ONE PostgreSQL for the whole test run (in a
- * temporary directory), provides their coordinates to the tests (harness/inject.ts) and tears
+ * temporary directory), provides their coordinates to the tests (inject.ts) and tears
  * everything down afterwards. Tests that crash or restart NATS start their own server with
- * harness/nats.ts (startPrivateNats), never the shared one.
+ * nats.ts (startPrivateNats), never the shared one.
  */
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { ensureNatsServer } from "../../scripts/src/stack/nats-binary.js";
-import { startNats, type NatsServer } from "../../scripts/src/stack/nats.js";
-import { startPostgres, type PostgresServer } from "../../scripts/src/stack/postgres.js";
-import type {} from "./harness/inject.js"; // ProvidedContext augmentation
+import { ensureNatsServer, startNats, startPostgres, type NatsServer, type PostgresServer } from "@wb/stack";
+import type {} from "./inject.js"; // ProvidedContext augmentation
 
 const log = (msg: string) => console.error(`[global-setup] ${msg}`);
 

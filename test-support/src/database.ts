@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createDatabase, dropDatabase } from "../../../scripts/src/stack/postgres.js";
+import { createDatabase, dropDatabase } from "@wb/stack";
 import { testStack } from "./inject.js";
 
 export interface TestDatabase {

@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testStack } from "../../../gateway/test/harness/inject.js";
+import { testStack } from "@wb/test-support";
 import { ensureNatsServer, isSupportedNatsVersion, natsServerVersion, parseNatsVersion } from "./nats-binary.js";
 import { quoteConfigString, renderNatsConfig } from "./nats-config.js";
 import { startNats } from "./nats.js";
@@ -227,7 +227,7 @@ describe("process exit code", () => {
   // event loop drained; a failing test run (exitCode 1) must still exit 1, or CI passes a red run.
   it("keeps a failure exit code when the stack's PostgreSQL module is loaded", async () => {
     const script = `import "${new URL("./postgres.ts", import.meta.url).pathname}"; process.exitCode = 3;`;
-    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: new URL("../../..", import.meta.url).pathname });
+    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: new URL("../..", import.meta.url).pathname });
     await expect(run).rejects.toMatchObject({ code: 3 });
   });
 });

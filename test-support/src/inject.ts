@@ -1,7 +1,7 @@
 import { inject } from "vitest";
 
 /**
- * What gateway/test/global-setup.ts provides to every test: ONE nats-server and ONE PostgreSQL
+ * What global-setup.ts provides to every test: ONE nats-server and ONE PostgreSQL
  * shared by the whole run. Tests must therefore use random names (streams, consumers, users,
  * databases) and clean up after themselves. A test that crashes or restarts NATS must start
  * its own server (see ./nats.ts), never touch the shared one.

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 
 /** The template every generated nats-server config starts from. */
 export const NATS_CONFIG_TEMPLATE = fileURLToPath(
-  new URL("../../../infra/nats-server.conf.template", import.meta.url),
+  new URL("../../infra/nats-server.conf.template", import.meta.url),
 );
 
 /** 32 MiB: above the gateway's default 25 MiB body limit, so a full body plus headers fits. */
@@ -41,7 +41,7 @@ export interface NatsConfigOptions {
  * escapes, so control characters (newlines included) are refused rather than escaped.
  */
 export function quoteConfigString(value: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u001f\u007f]/.test(value)) {
     throw new Error("nats config strings must not contain control characters");
   }

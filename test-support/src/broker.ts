@@ -8,12 +8,13 @@ import {
   SecretBox,
   type Database,
   type EndpointOwner,
+  calloutNatsConfig,
+  generateCalloutKeys,
+  loadCalloutConfig,
+  startCallout,
+  type RunningCallout,
 } from "@wb/authz";
-import { loadConfig, startGateway, type Config, type RunningGateway } from "../../src/index.js";
-import { createLogger } from "../../src/gateway.js";
-import { generateCalloutKeys } from "@wb/authz/callout/keys";
-import { loadCalloutConfig, startCallout, type RunningCallout } from "@wb/authz/callout/main";
-import { calloutNatsConfig } from "@wb/authz/callout/nats-config";
+import { createLogger, loadConfig, startGateway, type Config, type RunningGateway } from "@wb/gateway";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import { startPrivateNats, type PrivateNats } from "./nats.js";
 
