@@ -11,8 +11,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
 import { endpointToken, REVOCATION_BOUND_MS } from "@wb/authz";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker, bearer, postGithub, pull } from "@wb/test-support";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startTestBroker, type TestBroker, bearer, expectAllAcked, postGithub } from "@wb/test-support";
 
 interface Me {
   user: { id: string; name: string; admin: boolean };
@@ -83,6 +83,7 @@ describe("direct NATS access through the gateway and the auth callout", () => {
   let alice: { id: string; name: string; token: string };
   let bob: { id: string; name: string; token: string };
   let ep: { id: string; path: string; secret: string };
+  let bobsEp: { id: string; path: string; secret: string };
   let aliceMe: Me;
   const body = JSON.stringify({ ref: "refs/heads/main", note: `direct-nats ${randomUUID()}`, unicode: "é✓" });
   const deliveryId = randomUUID();
@@ -92,6 +93,7 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     alice = await broker.user();
     bob = await broker.user();
     ep = await broker.endpoint({ userId: alice.id });
+    bobsEp = await broker.endpoint({ userId: bob.id });
   });
 
   it("a webhook posted over HTTP is read, byte for byte, and acked with nats.js", async () => {
@@ -119,16 +121,18 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     } finally {
       await nc.close();
     }
-    // The same durable: what was acked over NATS is not handed out again over HTTP.
-    const after = await pull(broker.url, alice.token, "wait=1s");
-    expect(after.status).toBe(200);
-    expect(after.body.messages).toEqual([]);
+    // The same durable: what was acked over NATS is settled for the HTTP API too.
+    await expectAllAcked(broker.url, alice.token);
   });
 
   it("an outsider cannot touch the owner's durable, and his own consumer gets nothing of the owner's", async () => {
     // Something un-acked in the owner's durable, so there is something to steal.
     const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, body: '{"second":true}' });
     expect(res.status).toBe(202);
+    // Then one of his own: had the owner's leaked to him, it would come first.
+    const his = await postGithub(`${broker.url}/webhook/${bobsEp.path}`, { secret: bobsEp.secret });
+    expect(his.status).toBe(202);
+    const hisId = ((await his.json()) as { id: number }).id;
 
     const bobMe = await me(bob.token);
     expect(bobMe.nats.inbox_prefix).not.toBe(aliceMe.nats.inbox_prefix);
@@ -141,12 +145,14 @@ describe("direct NATS access through the gateway and the auth callout", () => {
       );
       const own = await js.consumers.get(bobMe.nats.stream, durableOf(bobMe, "default"));
       const info = await own.info();
-      expect([info.num_pending, info.num_ack_pending]).toEqual([0, 0]);
-      expect(await readSome(nc, bobMe, durableOf(bobMe, "default"), 10, 3_000)).toEqual([]);
+      expect([info.num_pending, info.num_ack_pending]).toEqual([1, 0]);
+      const got = await readSome(nc, bobMe, durableOf(bobMe, "default"), 1, 15_000);
+      expect(got.map((m) => m.seq)).toEqual([hisId]);
+      expect(await got[0]!.ackAck()).toBe(true);
     } finally {
       await nc.close();
     }
-    expect((await pull(broker.url, bob.token, "wait=1s")).body.messages).toEqual([]);
+    await expectAllAcked(broker.url, bob.token);
   });
 
   it("a named consumer created over HTTP is readable over NATS on the next connect", async () => {
@@ -169,16 +175,13 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     // The sweep closes it within the revocation bound (asserted in authz/test/callout.test.ts);
     // the client then reconnects through the callout and gets the new consumer. The reconnect
     // gets its own allowance on top: on a loaded machine it can take seconds.
-    const deadline = Date.now() + 2 * REVOCATION_BOUND_MS;
-    let reached = false;
-    while (!reached && Date.now() < deadline) {
-      reached = await jetstream(early, { apiPrefix: refreshed.nats.api_prefix })
-        .consumers.get(refreshed.nats.stream, durable)
-        .then((c) => c.info(true))
-        .then(() => true, () => false);
-      if (!reached) await sleep(250);
-    }
-    expect(reached).toBe(true);
+    await vi.waitFor(
+      async () => {
+        const c = await jetstream(early, { apiPrefix: refreshed.nats.api_prefix }).consumers.get(refreshed.nats.stream, durable);
+        await c.info(true);
+      },
+      { timeout: 2 * REVOCATION_BOUND_MS, interval: 250 },
+    );
     await early.close();
 
     const nc = await connectWith(alice.token, refreshed);

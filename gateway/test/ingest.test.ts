@@ -149,11 +149,8 @@ describe("ingest", () => {
       await broker.nats.start();
     }
     // The client reconnects on its own; the first posts after restart may still see 503.
-    let status = 0;
-    for (let i = 0; i < 50 && status !== 202; i++) {
-      status = (await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret })).status;
-      if (status !== 202) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(status).toBe(202);
+    await expect
+      .poll(async () => (await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret })).status, { timeout: 10_000, interval: 200 })
+      .toBe(202);
   });
 });

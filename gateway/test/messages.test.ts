@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addMember, createOrganization } from "@wb/authz";
-import { startTestBroker, type TestBroker, ack, bearer, postGithub, pull } from "@wb/test-support";
+import { startTestBroker, type TestBroker, ack, bearer, expectAllAcked, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
 
@@ -31,8 +31,7 @@ describe("pull and ack", () => {
     expect(first.body.next_cursor).toBe(String(b));
 
     expect(await ack(broker.url, alice.token, [a, b])).toEqual({ status: 200, body: { acked: [a, b] } });
-    await new Promise((r) => setTimeout(r, 2000)); // past the ack wait
-    expect(ids((await pull(broker.url, alice.token, "wait=1s")).body)).toEqual([]);
+    await expectAllAcked(broker.url, alice.token);
   });
 
   it("redelivers what was not acked after the ack wait, counting deliveries", async () => {
@@ -41,11 +40,13 @@ describe("pull and ack", () => {
     const a = await deliver(ep);
     const b = await deliver(ep);
     expect(ids((await pull(broker.url, bob.token, "wait=2s")).body)).toEqual([a, b]);
+    const pulledAt = Date.now();
     await ack(broker.url, bob.token, [a]);
-    await new Promise((r) => setTimeout(r, 2000));
-    const again = await pull(broker.url, bob.token, "wait=3s");
+    // A long poll returns when b comes back; a lost ack would bring a back first.
+    const again = await pull(broker.url, bob.token, "wait=5s");
     expect(ids(again.body)).toEqual([b]);
     expect(again.body.messages[0].delivery_count).toBe(2);
+    expect(Date.now() - pulledAt).toBeGreaterThanOrEqual(1_400); // not before the ack wait (1500 ms)
   });
 
   it("settles by ack_token as well, and refuses handles that are not the caller's", async () => {
@@ -60,15 +61,15 @@ describe("pull and ack", () => {
     for (const t of tokens) expect(t).toMatch(/^\d+\.[A-Za-z0-9_-]{22}$/);
 
     // Another user's consumer, a forged MAC, a sequence swapped under a valid MAC: all 404.
-    await pull(broker.url, other.token, "wait=1s");
-    expect((await ack(broker.url, other.token, [], { ack_tokens: [tokens[0]] })).status).toBe(404);
+    const foreign = await ack(broker.url, other.token, [], { ack_tokens: [tokens[0]] });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.message).toBe("ack token not found"); // his consumer exists; the token is not his
     const [seq, mac] = tokens[0]!.split(".");
     expect((await ack(broker.url, u.token, [], { ack_tokens: [`${seq}.${"A".repeat(22)}`] })).status).toBe(404);
     expect((await ack(broker.url, u.token, [], { ack_tokens: [`${Number(seq) + 1000}.${mac}`] })).status).toBe(404);
 
     expect(await ack(broker.url, u.token, [], { ack_tokens: tokens })).toEqual({ status: 200, body: { acked: [a, b] } });
-    await new Promise((r) => setTimeout(r, 2000)); // past the ack wait
-    expect(ids((await pull(broker.url, u.token, "wait=1s")).body)).toEqual([]);
+    await expectAllAcked(broker.url, u.token);
     // Neither ids nor tokens: a clear 400.
     expect((await ack(broker.url, u.token, [])).status).toBe(400);
   });
@@ -109,8 +110,7 @@ describe("pull and ack", () => {
     await other.close();
     const third = await broker.anotherGateway();
     expect((await ack(third.url, u.token, [b])).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(ids((await pull(third.url, u.token, "wait=1s")).body)).toEqual([]);
+    await expectAllAcked(third.url, u.token);
   });
 
   it("replays forward from after_id without touching ack state", async () => {
@@ -124,8 +124,8 @@ describe("pull and ack", () => {
     expect(replay.body.next_cursor).toBe(String(sent[2]));
     const fromStart = await pull(broker.url, u.token, `after_id=0&limit=10`);
     expect(ids(fromStart.body)).toEqual(sent);
-    // The durable consumer is unaffected: nothing comes back from it.
-    expect(ids((await pull(broker.url, u.token, "wait=1s")).body)).toEqual([]);
+    // The durable consumer is unaffected: nothing pending, nothing to come back.
+    await expectAllAcked(broker.url, u.token);
   });
 
   it("validates its input with clear errors", async () => {
@@ -157,9 +157,11 @@ describe("who reads what", () => {
     const outsider = await broker.user();
     const ep = await broker.endpoint({ userId: owner.id });
     const id = await deliver(ep);
+    // Stored after the owner's: had the outsider been shown the owner's, it would come first.
+    const his = await deliver(await broker.endpoint({ userId: outsider.id }));
 
-    expect(ids((await pull(broker.url, outsider.token, "wait=1s")).body)).toEqual([]);
-    expect(ids((await pull(broker.url, outsider.token, `after_id=${id - 1}`)).body)).toEqual([]);
+    expect(ids((await pull(broker.url, outsider.token, "wait=2s")).body)).toEqual([his]);
+    expect(ids((await pull(broker.url, outsider.token, `after_id=${id - 1}`)).body)).toEqual([his]);
     const foreign = await ack(broker.url, outsider.token, [id]);
     const missing = await ack(broker.url, outsider.token, [id + 1_000_000]);
     expect(foreign.status).toBe(404);

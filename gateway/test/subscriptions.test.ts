@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { addMember, announceGrantsChanged, createOrganization, endpointGrantSubject, removeMember } from "@wb/authz";
-import { startTestBroker, type TestBroker, ack, callApi, postGithub, pull } from "@wb/test-support";
+import { startTestBroker, type TestBroker, ack, callApi, expectAllAcked, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
 beforeAll(async () => {
   broker = await startTestBroker({ ACK_WAIT: "2s" });
 });
 afterAll(() => broker?.close());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const api = (token: string, method: string, path: string, body?: unknown) => callApi(broker.url, token, method, path, body);
 
@@ -90,8 +88,10 @@ describe("subscriptions", () => {
     expect(idsOn((await pull(broker.url, u.token, "wait=2s&limit=50")).body, ep)).toEqual([yes]);
     await ack(broker.url, u.token, [yes]);
     expect((await api(u.token, "GET", "/consumers/default")).body.filtered).toBe(3);
-    await sleep(2500); // past the ack wait: the filtered ones were acked, nothing comes back
-    expect(idsOn((await pull(broker.url, u.token, "wait=1s")).body, ep)).toEqual([]);
+    // The filtered ones were acked by the gateway: nothing is left to come back. (A pull after
+    // the ack wait could not tell: a redelivered filtered message is filtered again.)
+    await expectAllAcked(broker.url, u.token);
+    expect((await api(u.token, "GET", "/consumers/default")).body.filtered).toBe(3);
   });
 });
 
@@ -100,10 +100,10 @@ describe("named consumers", () => {
     const u = await broker.user();
     const ep = await broker.endpoint({ userId: u.id });
     const m1 = await deliver(ep);
-    await sleep(50);
-    const between = new Date().toISOString();
-    await sleep(50);
-    for (const [name, start] of [["fresh", "new"], ["everything", "all"], ["since", { time: between }], ["fromseq", { sequence: m1 }]] as const) {
+    // m1 was stored before its 202; a start time after it and before m2 (the clock moves on).
+    const between = new Date(Date.now() + 1);
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(between.getTime()));
+    for (const [name, start] of [["fresh", "new"], ["everything", "all"], ["since", { time: between.toISOString() }], ["fromseq", { sequence: m1 }]] as const) {
       const r = await api(u.token, "POST", "/consumers", { name, start });
       expect(r.status, name).toBe(201);
     }
@@ -130,28 +130,37 @@ describe("named consumers", () => {
   it("nak (now and with a delay), in_progress and term", async () => {
     const u = await broker.user();
     const ep = await broker.endpoint({ userId: u.id });
-    const [a, b, c, d] = [await deliver(ep), await deliver(ep), await deliver(ep), await deliver(ep)];
+    // e is never settled: its redelivery after the ack wait (2 s) marks the time.
+    const [a, b, c, d, e] = [await deliver(ep), await deliver(ep), await deliver(ep), await deliver(ep), await deliver(ep)];
+    expect(idsOn((await pull(broker.url, u.token, "wait=2s&limit=5")).body, ep)).toEqual([a, b, c, d, e]);
     const t0 = Date.now();
-    expect(idsOn((await pull(broker.url, u.token, "wait=2s&limit=4")).body, ep)).toEqual([a, b, c, d]);
     expect(await settle(u.token, "nak", [a])).toEqual({ status: 200, body: { naked: [a] } });
-    expect((await settle(u.token, "nak", [b], { delay: "3500ms" })).status).toBe(200);
-    expect(await settle(u.token, "term", [c])).toEqual({ status: 200, body: { terminated: [c] } });
     const again = await pull(broker.url, u.token, "wait=1s");
     expect(idsOn(again.body, ep)).toEqual([a]);
     expect(again.body.messages[0].delivery_count).toBe(2);
     await ack(broker.url, u.token, [a]);
-    await sleep(Math.max(0, 1200 - (Date.now() - t0)));
+    const nakAt = Date.now();
+    expect((await settle(u.token, "nak", [b], { delay: "3500ms" })).status).toBe(200);
+    expect(await settle(u.token, "term", [c])).toEqual({ status: 200, body: { terminated: [c] } });
+    // in_progress well inside d's ack wait, so its new deadline (~2.8 s) is clearly after e's (~2 s).
+    await vi.waitFor(() => expect(Date.now() - t0).toBeGreaterThanOrEqual(800), { timeout: 2_000, interval: 20 });
     expect(await settle(u.token, "in_progress", [d])).toEqual({ status: 200, body: { in_progress: [d] } });
-    // Without in_progress, d would be redelivered at ~2 s; with it, not before ~3.2 s.
-    await sleep(Math.max(0, 1700 - (Date.now() - t0)));
-    expect(idsOn((await pull(broker.url, u.token, "wait=1s")).body, ep)).toEqual([]);
-    await sleep(Math.max(0, 4000 - (Date.now() - t0)));
+    // Without in_progress, d (stored before e) would come back with or before e.
+    const marker = await pull(broker.url, u.token, "wait=5s&limit=10");
+    expect(idsOn(marker.body, ep)).toEqual([e]);
+    expect(marker.body.messages[0].delivery_count).toBe(2);
+    await ack(broker.url, u.token, [e]);
     const later: number[] = [];
-    while (later.length < 2 && Date.now() - t0 < 9_000) later.push(...idsOn((await pull(broker.url, u.token, "wait=2s&limit=10")).body, ep));
+    let bAt = 0;
+    while (later.length < 2 && Date.now() - t0 < 10_000) {
+      const got = idsOn((await pull(broker.url, u.token, "wait=5s&limit=10")).body, ep);
+      if (got.includes(b)) bAt = Date.now();
+      later.push(...got);
+    }
     expect(later.sort()).toEqual([b, d].sort());
+    expect(bAt - nakAt).toBeGreaterThanOrEqual(3_400); // not before its nak delay
     await ack(broker.url, u.token, later);
-    await sleep(2500);
-    expect(idsOn((await pull(broker.url, u.token, "wait=1s")).body, ep)).toEqual([]);
+    await expectAllAcked(broker.url, u.token);
     // The terminated message is recorded as a dead letter.
     const dead = await api(u.token, "GET", "/dead-letters");
     expect(dead.body.dead_letters).toEqual([expect.objectContaining({ consumer: "default", id: c, reason: "terminated", endpoint_id: ep.id })]);
@@ -167,20 +176,22 @@ describe("named consumers", () => {
     expect((await api(u.token, "POST", "/consumers", { name: "flaky", max_deliver: 2 })).status).toBe(201);
     const m = await deliver(ep);
     expect(idsOn((await pull(broker.url, u.token, "consumer=flaky&wait=2s")).body, ep)).toEqual([m]);
-    await sleep(2200);
-    const second = await pull(broker.url, u.token, "consumer=flaky&wait=2s");
+    const second = await pull(broker.url, u.token, "consumer=flaky&wait=5s");
     expect(idsOn(second.body, ep)).toEqual([m]);
     expect(second.body.messages[0].delivery_count).toBe(2);
-    await sleep(2200);
-    // JetStream notices the limit when it next tries to deliver, i.e. on the next pull.
-    expect(idsOn((await pull(broker.url, u.token, "consumer=flaky&wait=1s")).body, ep)).toEqual([]);
-    let dead: any[] = [];
-    for (let i = 0; i < 40 && dead.length === 0; i++) {
-      await sleep(200);
-      dead = (await api(u.token, "GET", "/dead-letters?consumer=flaky")).body.dead_letters;
-    }
-    expect(dead).toEqual([expect.objectContaining({ consumer: "flaky", id: m, delivery_count: 2, reason: "max_deliveries", endpoint_id: ep.id })]);
-    expect(idsOn((await pull(broker.url, u.token, "consumer=flaky&wait=1s")).body, ep)).toEqual([]);
+    // n is delivered right after m's second delivery, so it is due again just after m.
+    const n = await deliver(ep);
+    expect(idsOn((await pull(broker.url, u.token, "consumer=flaky&wait=2s")).body, ep)).toEqual([n]);
+    // JetStream notices m's limit when it next tries to deliver, i.e. on a pull: this one gets
+    // n again, and m (due first) would have come before it had it been delivered a third time.
+    const third = await pull(broker.url, u.token, "consumer=flaky&wait=5s&limit=10");
+    expect(idsOn(third.body, ep)).toEqual([n]);
+    expect(third.body.messages[0].delivery_count).toBe(2);
+    await ack(broker.url, u.token, [n], { consumer: "flaky" });
+    await expect
+      .poll(async () => (await api(u.token, "GET", "/dead-letters?consumer=flaky")).body.dead_letters, { timeout: 8_000, interval: 100 })
+      .toEqual([expect.objectContaining({ consumer: "flaky", id: m, delivery_count: 2, reason: "max_deliveries", endpoint_id: ep.id })]);
+    await expectAllAcked(broker.url, u.token, "flaky");
     expect((await api(u.token, "GET", "/consumers/flaky")).body.dead_letters).toBe(1);
     expect((await api(u.token, "GET", "/dead-letters?consumer=nope")).status).toBe(404);
   });
@@ -195,13 +206,11 @@ describe("grant changes reach durable consumers", () => {
     const own = await broker.endpoint({ userId: member.id });
     const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
     const filters = async () => (await api(member.token, "GET", "/consumers/default")).body.filter_subjects as string[];
-    const waitFor = async (want: boolean) => {
+    /** How long until the durable's filters include (or no longer include) the org's endpoint. */
+    const followed = async (want: boolean) => {
       const started = Date.now();
-      while (Date.now() - started < 10_000) {
-        if ((await filters()).includes(endpointGrantSubject(orgEp.id)) === want) return Date.now() - started;
-        await sleep(50);
-      }
-      throw new Error("the durable's filters did not follow the grant change");
+      await expect.poll(async () => (await filters()).includes(endpointGrantSubject(orgEp.id)), { timeout: 10_000, interval: 50 }).toBe(want);
+      return Date.now() - started;
     };
     try {
       const o1 = await deliver(orgEp);
@@ -209,25 +218,37 @@ describe("grant changes reach durable consumers", () => {
 
       await removeMember(broker.database.db, org.id, member.id);
       await announceGrantsChanged(nc, { organization_id: org.id, user_ids: [member.id], change: "member_removed" });
-      expect(await waitFor(false)).toBeLessThan(3_000);
-      // HTTP reads change at once: replay no longer shows the organization's messages.
-      expect(idsOn((await pull(broker.url, member.token, `after_id=${o1 - 1}`)).body, orgEp)).toEqual([]);
+      expect(await followed(false)).toBeLessThan(3_000);
       const o2 = await deliver(orgEp);
       const u1 = await deliver(own);
-      await sleep(2200); // o1's ack wait passes: it is due again but must not be shown
-      const during = await pull(broker.url, member.token, "wait=2s&limit=50");
+      // HTTP reads change at once: replay no longer shows the organization's messages (u1,
+      // stored after them, is shown).
+      const replayed = (await pull(broker.url, member.token, `after_id=${o1 - 1}&limit=50`)).body;
+      expect(idsOn(replayed, orgEp)).toEqual([]);
+      expect(idsOn(replayed, own)).toEqual([u1]);
+      expect(idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, own)).toEqual([u1]); // not acked
+      // u1 comes back after its ack wait; o1, delivered earlier, was due before it but must not be shown.
+      const during = await pull(broker.url, member.token, "wait=5s&limit=50");
       expect(idsOn(during.body, orgEp)).toEqual([]);
       expect(idsOn(during.body, own)).toEqual([u1]);
+      expect(during.body.messages[0].delivery_count).toBe(2);
       await ack(broker.url, member.token, [u1]);
 
       await addMember(broker.database.db, org.id, member.id, "member");
       await announceGrantsChanged(nc, { organization_id: org.id, user_ids: [member.id], change: "member_added" });
-      expect(await waitFor(true)).toBeLessThan(3_000);
+      expect(await followed(true)).toBeLessThan(3_000);
       const o3 = await deliver(orgEp);
-      await sleep(2200);
-      const back = idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, orgEp);
       // o1 was pending when he was removed: it was never acked on his behalf and comes back.
-      expect(back).toEqual(expect.arrayContaining([o1, o3]));
+      const back = new Set<number>();
+      await expect
+        .poll(
+          async () => {
+            for (const id of idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, orgEp)) back.add(id);
+            return [...back];
+          },
+          { timeout: 10_000, interval: 0 },
+        )
+        .toEqual(expect.arrayContaining([o1, o3]));
       // What was stored while he was out is readable again by replay.
       expect(idsOn((await pull(broker.url, member.token, `after_id=${o1 - 1}&limit=50`)).body, orgEp)).toEqual(expect.arrayContaining([o1, o2, o3]));
     } finally {
@@ -241,13 +262,15 @@ describe("grant changes reach durable consumers", () => {
     await addMember(broker.database.db, org.id, member.id, "viewer");
     const orgEp = await broker.endpoint({ orgId: org.id });
     expect((await api(member.token, "POST", "/subscriptions", { webhook_path_pattern: `/webhook/${orgEp.path}/**` })).status).toBe(201);
-    await pull(broker.url, member.token, "wait=1s"); // creates the durable
+    const m = await deliver(orgEp);
+    expect(idsOn((await pull(broker.url, member.token, "wait=2s")).body, orgEp)).toEqual([m]); // the durable exists
     await removeMember(broker.database.db, org.id, member.id);
     const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
     await announceGrantsChanged(nc, { user_ids: [member.id] });
     await nc.close();
-    await sleep(1000);
-    expect((await api(member.token, "GET", "/consumers/default")).body.filter_subjects).toEqual(["wh.none.none"]);
+    await expect
+      .poll(async () => (await api(member.token, "GET", "/consumers/default")).body.filter_subjects, { timeout: 10_000, interval: 50 })
+      .toEqual(["wh.none.none"]);
   });
 });
 

@@ -3,6 +3,7 @@ import { sign } from "@octokit/webhooks-methods";
 import examples from "@octokit/webhooks-examples";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { expect } from "vitest";
 import type { TestBroker } from "./broker.js";
 
 /** A real GitHub `push` payload from @octokit/webhooks-examples (~7 KB). */
@@ -65,4 +66,21 @@ export async function callApi(baseUrl: string, token: string, method: string, pa
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * Waits until the consumer holds nothing for its reader: every delivery settled (so none can
+ * come back after the ack wait) and nothing new pending. Instead of sleeping past the ack wait
+ * and pulling nothing, which costs the ack wait plus a pull's minimum wait.
+ */
+export async function expectAllAcked(url: string, token: string, consumer = "default"): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const { body } = await callApi(url, token, "GET", `/consumers/${consumer}`);
+        return { ack_pending: body.ack_pending, pending: body.pending };
+      },
+      { timeout: 5_000, interval: 25 },
+    )
+    .toEqual({ ack_pending: 0, pending: 0 });
 }
