@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { connect, createInbox, errors, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, startPgProxy, testStack, type PgProxy, type TestDatabase } from "@wb/test-support";
@@ -14,15 +14,15 @@ import { migrateDatabase, openDatabase, type Database } from "../src/db/client.j
 import { consumers as consumersTable } from "../src/db/schema/index.js";
 import { createEndpoint } from "../src/endpoints.js";
 import { durableName, userInboxPrefix } from "../src/naming.js";
-import { createSubscription, ensureDefaultConsumer } from "../src/consumers.js";
+import { ensureDefaultConsumer, listConsumers } from "../src/consumers.js";
+import { createSubscription } from "../src/subscriptions/index.js";
+import { ConsumerManager, consumerPlan } from "../src/durables/index.js";
 import { addMember, createOrganization, removeMember } from "../src/organizations.js";
 import { SecretBox } from "../src/secret-box.js";
 import { endpointToken } from "../src/subjects.js";
 import { createApiToken, createUser, disableUser, revokeApiToken } from "../src/users.js";
-import { readableEndpointIds } from "../src/acl.js";
 import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
 import { accessChanged, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
-import { grantFilterSubjects } from "../src/subjects.js";
 import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
 
 let tdb: TestDatabase;
@@ -30,6 +30,7 @@ let direct: Database; // for the test's own set-up, never behind the proxy
 let proxied: Database; // what the callout uses
 let proxy: PgProxy;
 let stack: CalloutStack;
+let durables: ConsumerManager;
 const box = new SecretBox(randomBytes(32));
 
 interface TestUser {
@@ -47,6 +48,7 @@ beforeAll(async () => {
   proxy = await startPgProxy(tdb.url);
   proxied = openDatabase(proxy.url, { max: 5 });
   stack = await startCalloutStack({ natsServerBin: testStack().natsServerBin, db: proxied.db });
+  durables = new ConsumerManager({ jsm: stack.jsm, stream: stack.stream, ackWaitMs: 30_000 });
 });
 
 afterAll(async () => {
@@ -69,14 +71,10 @@ async function newUser(): Promise<TestUser> {
   return { id: user.id, token, tokenId, durable, endpointId: endpoint.id };
 }
 
+/** What the gateway does on a pull: creates the durable from its row, or brings its filters to the plan. */
 async function syncConsumer(userId: string, durable: string): Promise<void> {
-  const filters = grantFilterSubjects(await readableEndpointIds(direct.db, userId));
-  try {
-    await stack.jsm.consumers.info(stack.stream, durable);
-    await stack.jsm.consumers.update(stack.stream, durable, { filter_subjects: filters });
-  } catch {
-    await stack.jsm.consumers.add(stack.stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subjects: filters, ack_wait: 30_000_000_000 });
-  }
+  const row = (await listConsumers(direct.db, userId)).find((r) => r.durableName === durable)!;
+  await durables.ensure(row, (await consumerPlan(direct.db, row)).filters);
 }
 
 async function deliver(endpointId: string, body: string): Promise<void> {

@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { Database, SecretBox } from "@wb/authz";
+import type { ConsumerManager, Database, SecretBox } from "@wb/authz";
 import type { Logger } from "pino";
 import { BrokerError } from "@wb/authz";
 import type { Config } from "./config.js";
-import type { ConsumerManager } from "./consumers.js";
 import type { EndpointCache } from "./endpoint-cache.js";
 import type { AppEnv } from "./env.js";
 import { errorHandler } from "./errors.js";

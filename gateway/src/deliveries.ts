@@ -1,7 +1,14 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
-import { filterMatches, parseDeliverySubject, payloadMatches, subjectFilterOf, type ConsumerPlan } from "@wb/authz";
-import { isNotFound } from "./consumers.js";
+import {
+  filterMatches,
+  isMessageNotFound,
+  isStreamNotFound,
+  parseDeliverySubject,
+  payloadMatches,
+  subjectFilterOf,
+  type ConsumerPlan,
+} from "@wb/authz";
 
 /** NATS headers the broker writes on every stored delivery. */
 export const H = {
@@ -124,7 +131,7 @@ export async function lookup(jsm: JetStreamManager, stream: string, seq: number)
     if (!m) return undefined;
     return parseDeliverySubject(m.subject).endpointId;
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isMessageNotFound(err) || isStreamNotFound(err)) return undefined;
     throw err;
   }
 }

@@ -1,13 +1,12 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
+import { ConsumerManager, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { AckTokens } from "./ack-token.js";
 import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
-import { ConsumerManager } from "./consumers.js";
 import { DeadLetterRecorder } from "./dead-letter-recorder.js";
 import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";

@@ -4,12 +4,12 @@ import {
   ENDPOINTS_CHANGED_SUBJECT,
   GRANTS_CHANGED_SUBJECT,
   listAllConsumers,
+  type ConsumerManager,
   readableEndpoints,
   type Db,
   type ReadableEndpoint,
 } from "@wb/authz";
 import type { Logger } from "pino";
-import { applyPlan, type ConsumerManager } from "./consumers.js";
 
 export interface ReconcilerOptions {
   db: Db;
@@ -109,7 +109,7 @@ export class Reconciler {
       if (this.#stopped) return;
       if (!readableByUser.has(row.userId)) readableByUser.set(row.userId, readableEndpoints(this.o.db, row.userId));
       try {
-        if (await applyPlan(this.o.consumers, this.o.db, row, await readableByUser.get(row.userId)!)) updated++;
+        if (await this.o.consumers.applyPlan(this.o.db, row, await readableByUser.get(row.userId)!)) updated++;
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message, durable: row.durableName }, "consumer reconciliation failed");
       }

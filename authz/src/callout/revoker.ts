@@ -17,7 +17,8 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { consumerPlan, listConsumers } from "../consumers.js";
+import { listConsumers } from "../consumers.js";
+import { ConsumerManager } from "../durables/index.js";
 import type { Db } from "../db/client.js";
 import type { CredentialChecker } from "./credentials.js";
 import type { CalloutLogger } from "./service.js";
@@ -97,14 +98,8 @@ export interface AccessChangeDeps {
 export async function accessChanged(deps: AccessChangeDeps, userId: string): Promise<{ kicked: number }> {
   // Each durable gets its plan (his subscriptions ∩ his grants now), as the gateway's reconciler
   // computes it: grants alone would undo his subscriptions.
-  for (const row of await listConsumers(deps.db, userId)) {
-    const { filters } = await consumerPlan(deps.db, row);
-    try {
-      await deps.jsm.consumers.update(deps.stream, row.durableName, { filter_subjects: filters, filter_subject: undefined });
-    } catch (err) {
-      if (!/not found/i.test(String((err as Error).message))) throw err;
-    }
-  }
+  const durables = new ConsumerManager({ jsm: deps.jsm, stream: deps.stream });
+  for (const row of await listConsumers(deps.db, userId)) await durables.applyPlan(deps.db, row);
   return { kicked: await kickUser(deps.sys, userId) };
 }
 

@@ -3,3 +3,4 @@ export * from "./pattern.js";
 export * from "./payload.js";
 export * from "./filter-subjects.js";
 export * from "./filters.js";
+export * from "./store.js";

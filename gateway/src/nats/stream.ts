@@ -6,7 +6,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { STREAM_SUBJECTS } from "@wb/authz";
+import { isStreamNotFound, STREAM_SUBJECTS } from "@wb/authz";
 import type { Config } from "../config.js";
 
 /** The stream's desired shape, derived from config. */
@@ -38,7 +38,7 @@ export async function ensureStream(jsm: JetStreamManager, cfg: Config): Promise<
     );
     if (differs) await jsm.streams.update(want.name, { ...have, ...want });
   } catch (err) {
-    if ((err as { code?: unknown }).code === 404 || /stream not found/i.test(String(err))) {
+    if (isStreamNotFound(err)) {
       await jsm.streams.add(want);
       return;
     }

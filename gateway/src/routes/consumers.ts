@@ -9,11 +9,12 @@ import {
   listConsumers,
   requireConsumer,
   startOf,
+  isInvalidStart,
+  type ConsumerManager,
   type ConsumerStart,
   type Db,
   type schema,
 } from "@wb/authz";
-import type { ConsumerManager } from "../consumers.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
 
@@ -71,10 +72,10 @@ export function consumerRoutes(deps: ConsumersDeps) {
     const plan = await consumerPlan(deps.db, row);
     try {
       await deps.consumers.remove(row.durableName); // a leftover durable of a deleted row
-      await deps.consumers.create(row.durableName, plan.filters, { start: startOf(row), maxDeliver: row.maxDeliver });
+      await deps.consumers.create(row, plan.filters);
     } catch (err) {
       await deleteConsumer(deps.db, principal.userId, row.name).catch(() => {});
-      if (/sequence|time|start/i.test(String((err as Error).message))) throw new BrokerError("invalid_request", `start: ${(err as Error).message}`);
+      if (isInvalidStart(err)) throw new BrokerError("invalid_request", `start: ${(err as Error).message}`);
       throw err;
     }
     return c.json(view(row), 201);

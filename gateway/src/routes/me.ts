@@ -1,8 +1,7 @@
 import { Hono } from "hono";
-import { consumerPlan, ensureDefaultConsumer, listConsumers, startOf, userInboxPrefix, type Db } from "@wb/authz";
+import { consumerPlan, ensureDefaultConsumer, listConsumers, userInboxPrefix, type ConsumerManager, type Db } from "@wb/authz";
 import { CLIENT_API_PREFIX } from "@wb/authz";
 import type { Config } from "../config.js";
-import type { ConsumerManager } from "../consumers.js";
 import type { AppEnv } from "../env.js";
 
 export interface MeDeps {
@@ -21,7 +20,7 @@ export function meRoutes(deps: MeDeps) {
     const p = c.get("principal");
     const def = await ensureDefaultConsumer(deps.db, p.userId);
     const plan = await consumerPlan(deps.db, def);
-    await deps.consumers.ensure(def.durableName, plan.filters, { start: startOf(def), maxDeliver: def.maxDeliver });
+    await deps.consumers.ensure(def, plan.filters);
     const rows = await listConsumers(deps.db, p.userId);
     return c.json({
       user: { id: p.userId, name: p.name, admin: p.isAdmin },

@@ -1,22 +1,25 @@
 import { Hono } from "hono";
 import { DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
+  ackPayload,
+  ackSubject,
   addFilteredCount,
   BrokerError,
   consumerPlan,
   grantFilterSubjects,
   CONSUMER_NAME,
+  isConsumerGone,
   parseDeliverySubject,
   readableEndpointIds,
   requireConsumer,
-  startOf,
+  type ConsumerManager,
   type Db,
+  type Settlement,
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
 import { parseDuration, type Config } from "../config.js";
-import { isNotFound, type ConsumerManager } from "../consumers.js";
 import { deliveryFilter, fromJsMsg, lookup, renderMessage } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
@@ -56,18 +59,8 @@ const NEED_IDS = { message: "send message_ids or ack_tokens (or both)" };
 const settleBody = z.strictObject(settleFields).refine(oneOf, NEED_IDS);
 const nakBody = z.strictObject({ ...settleFields, delay: z.string().optional() }).refine(oneOf, NEED_IDS);
 
-/**
- * How each settlement is written on the consumer's ack subject. The server finds the pending
- * delivery by stream sequence for all of them; a `nak` is also checked against the consumer
- * sequence range, so it carries the consumer's last delivered sequence (see {@link settle}).
- */
-const SETTLE = {
-  ack: { reply: "acked", payload: () => "+ACK" },
-  nak: { reply: "naked", payload: (delayMs?: number) => (delayMs ? `-NAK ${JSON.stringify({ delay: nanos(delayMs) })}` : "-NAK") },
-  in_progress: { reply: "in_progress", payload: () => "+WPI" },
-  term: { reply: "terminated", payload: () => "+TERM" },
-} as const;
-type SettleKind = keyof typeof SETTLE;
+/** The response field that lists what each settlement settled. */
+const SETTLED: Record<Settlement, string> = { ack: "acked", nak: "naked", in_progress: "in_progress", term: "terminated" };
 
 export function messageRoutes(deps: MessagesDeps) {
   const app = new Hono<AppEnv>();
@@ -92,7 +85,7 @@ export function messageRoutes(deps: MessagesDeps) {
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: q.data.after_id! + 1,
           })
-        : deps.consumers.ensure(row.durableName, plan.filters, { start: startOf(row), maxDeliver: row.maxDeliver });
+        : deps.consumers.ensure(row, plan.filters);
 
     // Checked here as well as by JetStream: a durable's filters may lag a revocation by seconds.
     const verdict = replay ? (m: { subject: string }) => (plan.readable.has(parseDeliverySubject(m.subject).endpointId) ? "show" : "hide") : deliveryFilter(plan);
@@ -117,7 +110,7 @@ export function messageRoutes(deps: MessagesDeps) {
       await collect(consumer, q.data.limit, wait, take, () => shown.length);
     } catch (err) {
       // The durable was deleted behind this process's back (CLI, another gateway): once more.
-      if (replay || !isNotFound(err)) throw err;
+      if (replay || !isConsumerGone(err)) throw err;
       deps.consumers.forget(row.durableName);
       consumer = await open();
       await collect(consumer, q.data.limit, wait, take, () => shown.length);
@@ -140,7 +133,7 @@ export function messageRoutes(deps: MessagesDeps) {
    * ack, nak, in_progress and term share one path: the consumer must be the caller's and every
    * id must be a message he may read, else one 404 and nothing is settled.
    */
-  const settle = async (kind: SettleKind, principalId: string, body: z.infer<typeof settleBody>, delayMs?: number) => {
+  const settle = async (kind: Settlement, principalId: string, body: z.infer<typeof settleBody>, delayMs?: number) => {
     const row = await requireConsumer(deps.db, principalId, body.consumer);
     const fromTokens = body.ack_tokens.map((t) => {
       const seq = deps.ackTokens.open(row.durableName, t);
@@ -158,12 +151,13 @@ export function messageRoutes(deps: MessagesDeps) {
     }
     const unique = [...new Set([...fromTokens, ...ids])];
 
-    // A nak is ignored unless its consumer sequence lies in (ack floor, last delivered].
-    const dseq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
-    const payload = SETTLE[kind].payload(delayMs);
-    for (const seq of unique) deps.nc.publish(`$JS.ACK.${stream}.${row.durableName}.1.${seq}.${dseq}.0.0`, payload);
+    // A nak is ignored unless its consumer sequence lies in (ack floor, last delivered]: the
+    // durable's last delivered one always does. The delivery count is not known here (ackSubject).
+    const consumerSeq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
+    const payload = ackPayload(kind, delayMs);
+    for (const streamSeq of unique) deps.nc.publish(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq }), payload);
     await deps.nc.flush();
-    return { [SETTLE[kind].reply]: unique };
+    return { [SETTLED[kind]]: unique };
   };
 
   for (const kind of ["ack", "in_progress", "term"] as const) {

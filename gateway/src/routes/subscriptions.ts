@@ -5,10 +5,10 @@ import {
   deleteSubscription,
   listSubscriptions,
   subscriptionFiltersSchema,
+  type ConsumerManager,
   type Db,
   type schema,
 } from "@wb/authz";
-import { applyPlan, type ConsumerManager } from "../consumers.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
 
@@ -48,7 +48,7 @@ export function subscriptionRoutes(deps: SubscriptionsDeps) {
       filters: body.filters,
       consumer: body.consumer,
     });
-    await applyPlan(deps.consumers, deps.db, consumer);
+    await deps.consumers.applyPlan(deps.db, consumer);
     return c.json(view(subscription, consumer.name), 201);
   });
 
@@ -60,7 +60,7 @@ export function subscriptionRoutes(deps: SubscriptionsDeps) {
   app.delete("/:id", async (c) => {
     const userId = c.get("principal").userId;
     const { consumer } = await deleteSubscription(deps.db, userId, c.req.param("id"));
-    await applyPlan(deps.consumers, deps.db, consumer);
+    await deps.consumers.applyPlan(deps.db, consumer);
     return c.body(null, 204);
   });
 

@@ -1,19 +1,19 @@
 import { Option, type Command } from "commander";
-import { DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
+import type { ConsumerInfo } from "@nats-io/jetstream";
 import {
   BrokerError,
   CONSUMER_NAME,
+  ConsumerManager,
   consumerPlan,
+  definedConfig,
   durableName,
   findUserByName,
   listUsers,
   requireConsumer,
-  startOf,
   type ConsumerStart,
-  type schema,
 } from "@wb/authz";
 import { UsageError, type CliContext } from "./context.js";
-import { formatNanos, isJsNotFound, jsTime, orNotFound, parseTime, versionAtLeast, withJetStream, type JetStreamSession } from "./jetstream.js";
+import { formatNanos, jsTime, orNotFound, parseTime, versionAtLeast, withJetStream, type JetStreamSession } from "./jetstream.js";
 
 /** `u_<user id without dashes>_<consumer name>` (naming.ts durableName) back to its parts. */
 export function parseDurable(durable: string): { userId: string; consumer: string } | undefined {
@@ -101,7 +101,7 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
     const names = await userNames();
     return withJetStream(ctx, async (s) => {
       const before = await info(s, t);
-      await recreate(s.jsm, s.stream, definedConfig(before.config, row, plan.filters, start));
+      await new ConsumerManager({ jsm: s.jsm, stream: s.stream }).recreate(definedConfig(before.config, row, plan.filters, start && startFrom(start)));
       return consumerJson(await info(s, t), names);
     });
   };
@@ -260,59 +260,7 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
 
 type Start = { seq: number } | { time: Date };
 
-/** A start policy as JetStream deliver settings (the gateway's mapping, consumers.ts). */
-function deliverOf(start: ConsumerStart): Pick<ConsumerConfig, "deliver_policy" | "opt_start_seq" | "opt_start_time"> {
-  switch (start.policy) {
-    case "all":
-      return { deliver_policy: DeliverPolicy.All };
-    case "new":
-      return { deliver_policy: DeliverPolicy.New };
-    case "time":
-      return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.time.toISOString() };
-    case "sequence":
-      return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.sequence };
-  }
-}
-
-/**
- * The durable's config as its definition says: filter subjects from the plan, max_deliver and
- * (unless `start` is given) the start from the `consumers` row; the rest of `current` kept.
- */
-export function definedConfig(current: ConsumerConfig, row: schema.Consumer, filters: string[], start?: Start): ConsumerConfig {
-  const {
-    deliver_policy: _policy,
-    opt_start_seq: _seq,
-    opt_start_time: _time,
-    filter_subject: _filter,
-    filter_subjects: _filters,
-    max_deliver: _maxDeliver,
-    ...rest
-  } = current;
-  const deliver = start
-    ? deliverOf("seq" in start ? { policy: "sequence", sequence: start.seq } : { policy: "time", time: start.time })
-    : deliverOf(startOf(row));
-  return { ...rest, ...deliver, filter_subjects: filters, max_deliver: row.maxDeliver ?? -1 };
-}
-
-/** Deletes and creates the durable with `config`; if something recreated it in between, once more. */
-async function recreate(jsm: JetStreamManager, stream: string, config: ConsumerConfig): Promise<void> {
-  const name = config.durable_name ?? config.name!;
-  // Server-set metadata (`_nats.*`) is refused on create.
-  const metadata = Object.fromEntries(Object.entries(config.metadata ?? {}).filter(([k]) => !k.startsWith("_nats")));
-  const want: Partial<ConsumerConfig> = { ...config, metadata: Object.keys(metadata).length ? metadata : undefined };
-  for (let attempt = 0; ; attempt++) {
-    await jsm.consumers.delete(stream, name).catch((err: unknown) => {
-      if (!isJsNotFound(err)) throw err;
-    });
-    try {
-      await jsm.consumers.add(stream, want);
-      return;
-    } catch (err) {
-      if (attempt === 0 && /already (exists|in use)/i.test(String((err as Error)?.message))) continue;
-      throw err;
-    }
-  }
-}
+const startFrom = (s: Start): ConsumerStart => ("seq" in s ? { policy: "sequence", sequence: s.seq } : { policy: "time", time: s.time });
 
 function positiveInt(option: string) {
   return (value: string): number => {

@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { BrokerError } from "@wb/authz";
+import { BrokerError, isNotFound } from "@wb/authz";
 import { connectAdmin, describeError, UsageError, type CliContext } from "./context.js";
 
 const NATS_TIMEOUT_MS = 5_000;
@@ -36,18 +36,12 @@ export async function withJetStream<T>(ctx: CliContext, fn: (s: JetStreamSession
   }
 }
 
-/** True for JetStream's "stream/consumer not found" answers. */
-export function isJsNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; api_error?: { code?: number }; message?: string };
-  return e?.code === 404 || e?.code === "404" || e?.api_error?.code === 404 || /not found/i.test(String(e?.message));
-}
-
-/** Maps JetStream's not-found to the CLI's domain error (exit 1) with a clear message. */
+/** Maps JetStream's stream or consumer not-found to the CLI's domain error (exit 1) with a clear message. */
 export async function orNotFound<T>(p: Promise<T>, message: string): Promise<T> {
   try {
     return await p;
   } catch (err) {
-    if (isJsNotFound(err)) throw new BrokerError("not_found", message);
+    if (isNotFound(err)) throw new BrokerError("not_found", message);
     throw err;
   }
 }

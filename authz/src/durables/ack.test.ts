@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { ackPayload, ackSubject } from "./ack.js";
+
+describe("ackSubject", () => {
+  it("writes the server's v1 reply subject: stream, durable, delivered, stream seq, consumer seq, timestamp, pending", () => {
+    expect(ackSubject({ stream: "WEBHOOKS", durable: "u_ab_default", streamSeq: 42, consumerSeq: 7, deliveryCount: 3 })).toBe(
+      "$JS.ACK.WEBHOOKS.u_ab_default.3.42.7.0.0",
+    );
+  });
+
+  it("defaults to one delivery and consumer sequence 0 when they are not known", () => {
+    const tokens = ackSubject({ stream: "S", durable: "d", streamSeq: 9 }).split(".");
+    // nats-server's ackReplyInfo reads a 9-token subject as v1 (11 or more is v2).
+    expect(tokens).toHaveLength(9);
+    expect(tokens.slice(4)).toEqual(["1", "9", "0", "0", "0"]);
+  });
+
+  it("refuses what would change the subject's shape", () => {
+    expect(() => ackSubject({ stream: "S", durable: "a.b", streamSeq: 1 })).toThrow(RangeError);
+    expect(() => ackSubject({ stream: "S>", durable: "d", streamSeq: 1 })).toThrow(RangeError);
+    expect(() => ackSubject({ stream: "S", durable: "d", streamSeq: -1 })).toThrow(RangeError);
+    expect(() => ackSubject({ stream: "S", durable: "d", streamSeq: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe("ackPayload", () => {
+  it("is what nats.js's JsMsg sends for each settlement", () => {
+    expect(ackPayload("ack")).toBe("+ACK");
+    expect(ackPayload("in_progress")).toBe("+WPI");
+    expect(ackPayload("term")).toBe("+TERM");
+    expect(ackPayload("nak")).toBe("-NAK");
+    expect(ackPayload("nak", 1_500)).toBe('-NAK {"delay":1500000000}');
+  });
+});

@@ -1,0 +1,5 @@
+export * from "./ack.js";
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./manager.js";
+export * from "./plan.js";

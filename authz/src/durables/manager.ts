@@ -1,0 +1,146 @@
+import type { Consumer, ConsumerConfig, ConsumerInfo, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { Db } from "../db/client.js";
+import type { Consumer as ConsumerRow } from "../db/schema/index.js";
+import type { ReadableEndpoint } from "../subscriptions/index.js";
+import { durableConfig, filtersOf, sameFilters, type DurableRow } from "./config.js";
+import { isConsumerExists, isConsumerNotFound } from "./errors.js";
+import { consumerPlan } from "./plan.js";
+
+export interface ConsumerManagerDeps {
+  jsm: JetStreamManager;
+  /** Defaults to the manager's own client (`jsm.jetstream()`). */
+  js?: JetStreamClient;
+  stream: string;
+  /** The ack wait of durables this process creates (the gateway's ACK_WAIT); needed by create/ensure. */
+  ackWaitMs?: number;
+}
+
+interface Known {
+  filters: string;
+  consumer: Consumer;
+  checkedAt: number;
+}
+
+/** How long a durable checked by {@link ConsumerManager.ensure} is trusted without asking again. */
+export const ENSURE_TRUST_MS = 5_000;
+
+/**
+ * Creates, updates and deletes users' durable pull consumers on one stream. The durable's
+ * filter subjects are the enforcement point for NATS readers too; the per-process memory here
+ * only saves round trips and holds nothing about what was fetched.
+ */
+export class ConsumerManager {
+  #known = new Map<string, Known>();
+  readonly #js: JetStreamClient;
+
+  constructor(private readonly deps: ConsumerManagerDeps) {
+    this.#js = deps.js ?? deps.jsm.jetstream();
+  }
+
+  get stream(): string {
+    return this.deps.stream;
+  }
+
+  /**
+   * Returns the row's durable for pulling, creating it (with the row's start and max_deliver)
+   * or bringing its filters to `filters` first. An existing durable keeps its position.
+   */
+  async ensure(row: DurableRow, filters: string[]): Promise<Consumer> {
+    const durable = row.durableName;
+    const key = [...filters].sort().join(",");
+    const known = this.#known.get(durable);
+    if (known && known.filters === key && Date.now() - known.checkedAt < ENSURE_TRUST_MS) return known.consumer;
+
+    const info = await this.info(durable);
+    if (!info) await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs() }));
+    else if (!sameFilters(filtersOf(info), filters)) await this.update(durable, filters);
+    const consumer = await this.#js.consumers.get(this.deps.stream, durable);
+    this.#known.set(durable, { filters: key, consumer, checkedAt: Date.now() });
+    return consumer;
+  }
+
+  /** Drops what this process remembers about a durable (it was deleted elsewhere). */
+  forget(durable: string): void {
+    this.#known.delete(durable);
+  }
+
+  /** Creates the row's durable now (so `new` and `time` starts are anchored at creation). */
+  async create(row: DurableRow, filters: string[]): Promise<void> {
+    await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs() }));
+  }
+
+  /** Changes only the filter subjects: JetStream keeps the position and the ack state. */
+  async update(durable: string, filters: string[]): Promise<void> {
+    this.#known.delete(durable);
+    await this.deps.jsm.consumers.update(this.deps.stream, durable, { filter_subjects: filters, filter_subject: undefined });
+  }
+
+  /** The durable's state, or undefined when it does not exist. */
+  async info(durable: string): Promise<ConsumerInfo | undefined> {
+    try {
+      return await this.deps.jsm.consumers.info(this.deps.stream, durable);
+    } catch (err) {
+      if (isConsumerNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes the durable; true when it existed. */
+  async remove(durable: string): Promise<boolean> {
+    this.#known.delete(durable);
+    try {
+      return await this.deps.jsm.consumers.delete(this.deps.stream, durable);
+    } catch (err) {
+      if (isConsumerNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes the durable and creates it with `config` (JetStream cannot move a position). If
+   * something created it again in between (a gateway serving a pull), deletes and creates once more.
+   */
+  async recreate(config: ConsumerConfig): Promise<void> {
+    const name = config.durable_name ?? config.name!;
+    // Server-set metadata (`_nats.*`) is refused on create.
+    const metadata = Object.fromEntries(Object.entries(config.metadata ?? {}).filter(([k]) => !k.startsWith("_nats")));
+    const want: Partial<ConsumerConfig> = { ...config, metadata: Object.keys(metadata).length ? metadata : undefined };
+    for (let attempt = 0; ; attempt++) {
+      await this.remove(name);
+      try {
+        await this.deps.jsm.consumers.add(this.deps.stream, want);
+        return;
+      } catch (err) {
+        if (attempt === 0 && isConsumerExists(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Brings an existing durable's filter subjects in line with its plan (subscriptions ∩ current
+   * grants); true when it had to change. A missing durable is left alone: it is created with its
+   * start policy on first use. Updating only filters keeps position and ack state.
+   */
+  async applyPlan(db: Db, row: ConsumerRow, readable?: ReadableEndpoint[]): Promise<boolean> {
+    const plan = await consumerPlan(db, row, readable);
+    const info = await this.info(row.durableName);
+    if (!info || sameFilters(filtersOf(info), plan.filters)) return false;
+    try {
+      await this.update(row.durableName, plan.filters);
+    } catch (err) {
+      if (isConsumerNotFound(err)) return false; // deleted meanwhile: created afresh on first use
+      throw err;
+    }
+    return true;
+  }
+
+  async #add(config: Partial<ConsumerConfig>): Promise<void> {
+    await this.deps.jsm.consumers.add(this.deps.stream, config);
+  }
+
+  #ackWaitMs(): number {
+    if (this.deps.ackWaitMs === undefined) throw new Error("ConsumerManager: ackWaitMs is needed to create durables");
+    return this.deps.ackWaitMs;
+  }
+}
