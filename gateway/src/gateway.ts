@@ -16,6 +16,11 @@ import { Reconciler } from "./reconciler.js";
 export interface RunningGateway {
   url: string;
   port: number;
+  /**
+   * This process's endpoint table, read-only. Changes made elsewhere arrive by announcement;
+   * tests wait here for one to arrive instead of sleeping.
+   */
+  endpoints: Pick<EndpointCache, "match">;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,7 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    endpoints,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       endpoints.stop();

@@ -3,8 +3,6 @@
  * row here fails the first test, so new routes cannot skip the matrix.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "@nats-io/transport-node";
-import { ENDPOINTS_CHANGED_SUBJECT } from "@wb/authz";
 import {
   startTestBroker,
   type TestBroker,
@@ -435,13 +433,7 @@ beforeAll(async () => {
     url: broker.url,
     db: broker.database.db,
     box: broker.box,
-    async announce() {
-      const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
-      nc.publish(ENDPOINTS_CHANGED_SUBJECT);
-      await nc.flush();
-      await nc.close();
-      await new Promise((r) => setTimeout(r, 200));
-    },
+    announce: (endpoints) => broker.endpointsChanged(endpoints),
   });
 }, 60_000);
 afterAll(() => broker?.close());

@@ -5,7 +5,6 @@
 import { randomBytes } from "node:crypto";
 import { openDatabase, SecretBox } from "@wb/authz";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
 import { EndpointCache } from "../src/endpoint-cache.js";
@@ -78,26 +77,21 @@ describe("a dependency down", () => {
   });
 
   it("the stream deleted behind its back: not ready, jetstream says why", async () => {
-    const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+    const jsm = await jetstreamManager(await broker.admin());
+    const { config } = await jsm.streams.info(broker.config.STREAM_NAME);
+    await jsm.streams.delete(broker.config.STREAM_NAME);
     try {
-      const jsm = await jetstreamManager(nc);
-      const { config } = await jsm.streams.info(broker.config.STREAM_NAME);
-      await jsm.streams.delete(broker.config.STREAM_NAME);
-      try {
-        const down = await get(broker.url, "/readyz");
-        expect(down.status).toBe(503);
-        expect(down.body.checks.jetstream).toMatch(/^down: .*stream not found/i);
-      } finally {
-        await jsm.streams.add(config);
-      }
-      expect(await get(broker.url, "/readyz")).toEqual({ status: 200, body: allOk });
+      const down = await get(broker.url, "/readyz");
+      expect(down.status).toBe(503);
+      expect(down.body.checks.jetstream).toMatch(/^down: .*stream not found/i);
     } finally {
-      await nc.close();
+      await jsm.streams.add(config);
     }
+    expect(await get(broker.url, "/readyz")).toEqual({ status: 200, body: allOk });
   });
 
   it("an endpoint cache that never loaded: not ready", async () => {
-    const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+    const nc = await broker.admin();
     const database = openDatabase(broker.config.DATABASE_URL, { max: 1 });
     try {
       const endpoints = new EndpointCache({ db: database.db, box: new SecretBox(randomBytes(32)), nc, log: createLogger("silent"), refreshMs: 60_000 });
@@ -109,7 +103,6 @@ describe("a dependency down", () => {
       expect((await app.request("/readyz")).status).toBe(200);
     } finally {
       await database.close();
-      await nc.close();
     }
   });
 });

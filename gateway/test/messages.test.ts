@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addMember, createOrganization } from "@wb/authz";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { addMember, createOrganization, durableName } from "@wb/authz";
 import { startTestBroker, type TestBroker, ack, bearer, expectAllAcked, postGithub, pull } from "@wb/test-support";
 
 let broker: TestBroker;
@@ -91,7 +92,9 @@ describe("pull and ack", () => {
     const ep = await broker.endpoint({ userId: u.id });
     const started = Date.now();
     const waiting = pull(broker.url, u.token, "wait=20s");
-    await new Promise((r) => setTimeout(r, 500));
+    // Deliver only once the pull is waiting on the server.
+    const jsm = await jetstreamManager(await broker.admin());
+    await expect.poll(async () => (await jsm.consumers.info(broker.config.STREAM_NAME, durableName(u.id)).catch(() => undefined))?.num_waiting ?? 0).toBeGreaterThan(0);
     const id = await deliver(ep);
     const got = await waiting;
     expect(ids(got.body)).toEqual([id]);

@@ -5,11 +5,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig, type Config } from "../src/config.js";
 import { ensureStream } from "../src/nats/stream.js";
-import { startPrivateNats, type PrivateNats } from "@wb/test-support";
+import { connectAdmin, startPrivateNats, type PrivateNats } from "@wb/test-support";
 
 let nats: PrivateNats;
 let nc: NatsConnection;
@@ -17,7 +17,7 @@ let jsm: JetStreamManager;
 beforeAll(async () => {
   // Its own server: every broker stream takes `wh.>`, so two cannot share one.
   nats = await startPrivateNats();
-  nc = await connect({ servers: nats.url, user: nats.users.admin.user, pass: nats.users.admin.password });
+  nc = await connectAdmin(nats);
   jsm = await jetstreamManager(nc);
 });
 afterAll(async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { connect } from "@nats-io/transport-node";
 import { addMember, announceGrantsChanged, createOrganization, endpointGrantSubject, removeMember } from "@wb/authz";
 import { startTestBroker, type TestBroker, ack, callApi, expectAllAcked, postGithub, pull } from "@wb/test-support";
 
@@ -204,7 +203,7 @@ describe("grant changes reach durable consumers", () => {
     await addMember(broker.database.db, org.id, member.id, "member");
     const orgEp = await broker.endpoint({ orgId: org.id });
     const own = await broker.endpoint({ userId: member.id });
-    const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+    const nc = await broker.admin();
     const filters = async () => (await api(member.token, "GET", "/consumers/default")).body.filter_subjects as string[];
     /** How long until the durable's filters include (or no longer include) the org's endpoint. */
     const followed = async (want: boolean) => {
@@ -212,48 +211,44 @@ describe("grant changes reach durable consumers", () => {
       await expect.poll(async () => (await filters()).includes(endpointGrantSubject(orgEp.id)), { timeout: 10_000, interval: 50 }).toBe(want);
       return Date.now() - started;
     };
-    try {
-      const o1 = await deliver(orgEp);
-      expect(idsOn((await pull(broker.url, member.token, "wait=2s")).body, orgEp)).toEqual([o1]); // not acked
+    const o1 = await deliver(orgEp);
+    expect(idsOn((await pull(broker.url, member.token, "wait=2s")).body, orgEp)).toEqual([o1]); // not acked
 
-      await removeMember(broker.database.db, org.id, member.id);
-      await announceGrantsChanged(nc, { organization_id: org.id, user_ids: [member.id], change: "member_removed" });
-      expect(await followed(false)).toBeLessThan(3_000);
-      const o2 = await deliver(orgEp);
-      const u1 = await deliver(own);
-      // HTTP reads change at once: replay no longer shows the organization's messages (u1,
-      // stored after them, is shown).
-      const replayed = (await pull(broker.url, member.token, `after_id=${o1 - 1}&limit=50`)).body;
-      expect(idsOn(replayed, orgEp)).toEqual([]);
-      expect(idsOn(replayed, own)).toEqual([u1]);
-      expect(idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, own)).toEqual([u1]); // not acked
-      // u1 comes back after its ack wait; o1, delivered earlier, was due before it but must not be shown.
-      const during = await pull(broker.url, member.token, "wait=5s&limit=50");
-      expect(idsOn(during.body, orgEp)).toEqual([]);
-      expect(idsOn(during.body, own)).toEqual([u1]);
-      expect(during.body.messages[0].delivery_count).toBe(2);
-      await ack(broker.url, member.token, [u1]);
+    await removeMember(broker.database.db, org.id, member.id);
+    await announceGrantsChanged(nc, { organization_id: org.id, user_ids: [member.id], change: "member_removed" });
+    expect(await followed(false)).toBeLessThan(3_000);
+    const o2 = await deliver(orgEp);
+    const u1 = await deliver(own);
+    // HTTP reads change at once: replay no longer shows the organization's messages (u1,
+    // stored after them, is shown).
+    const replayed = (await pull(broker.url, member.token, `after_id=${o1 - 1}&limit=50`)).body;
+    expect(idsOn(replayed, orgEp)).toEqual([]);
+    expect(idsOn(replayed, own)).toEqual([u1]);
+    expect(idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, own)).toEqual([u1]); // not acked
+    // u1 comes back after its ack wait; o1, delivered earlier, was due before it but must not be shown.
+    const during = await pull(broker.url, member.token, "wait=5s&limit=50");
+    expect(idsOn(during.body, orgEp)).toEqual([]);
+    expect(idsOn(during.body, own)).toEqual([u1]);
+    expect(during.body.messages[0].delivery_count).toBe(2);
+    await ack(broker.url, member.token, [u1]);
 
-      await addMember(broker.database.db, org.id, member.id, "member");
-      await announceGrantsChanged(nc, { organization_id: org.id, user_ids: [member.id], change: "member_added" });
-      expect(await followed(true)).toBeLessThan(3_000);
-      const o3 = await deliver(orgEp);
-      // o1 was pending when he was removed: it was never acked on his behalf and comes back.
-      const back = new Set<number>();
-      await expect
-        .poll(
-          async () => {
-            for (const id of idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, orgEp)) back.add(id);
-            return [...back];
-          },
-          { timeout: 10_000, interval: 0 },
-        )
-        .toEqual(expect.arrayContaining([o1, o3]));
-      // What was stored while he was out is readable again by replay.
-      expect(idsOn((await pull(broker.url, member.token, `after_id=${o1 - 1}&limit=50`)).body, orgEp)).toEqual(expect.arrayContaining([o1, o2, o3]));
-    } finally {
-      await nc.close();
-    }
+    await addMember(broker.database.db, org.id, member.id, "member");
+    await announceGrantsChanged(nc, { organization_id: org.id, user_ids: [member.id], change: "member_added" });
+    expect(await followed(true)).toBeLessThan(3_000);
+    const o3 = await deliver(orgEp);
+    // o1 was pending when he was removed: it was never acked on his behalf and comes back.
+    const back = new Set<number>();
+    await expect
+      .poll(
+        async () => {
+          for (const id of idsOn((await pull(broker.url, member.token, "wait=2s&limit=50")).body, orgEp)) back.add(id);
+          return [...back];
+        },
+        { timeout: 10_000, interval: 0 },
+      )
+      .toEqual(expect.arrayContaining([o1, o3]));
+    // What was stored while he was out is readable again by replay.
+    expect(idsOn((await pull(broker.url, member.token, `after_id=${o1 - 1}&limit=50`)).body, orgEp)).toEqual(expect.arrayContaining([o1, o2, o3]));
   });
 
   it("subscriptions of a removed grant compile to nothing, never to everything", async () => {
@@ -265,9 +260,8 @@ describe("grant changes reach durable consumers", () => {
     const m = await deliver(orgEp);
     expect(idsOn((await pull(broker.url, member.token, "wait=2s")).body, orgEp)).toEqual([m]); // the durable exists
     await removeMember(broker.database.db, org.id, member.id);
-    const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
+    const nc = await broker.admin();
     await announceGrantsChanged(nc, { user_ids: [member.id] });
-    await nc.close();
     await expect
       .poll(async () => (await api(member.token, "GET", "/consumers/default")).body.filter_subjects, { timeout: 10_000, interval: 50 })
       .toEqual(["wh.none.none"]);

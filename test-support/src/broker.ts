@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { expect, vi } from "vitest";
 import {
   createApiToken,
   createEndpoint,
@@ -8,6 +10,7 @@ import {
   SecretBox,
   type Database,
   type EndpointOwner,
+  ENDPOINTS_CHANGED_SUBJECT,
   calloutNatsConfig,
   generateCalloutKeys,
   loadCalloutConfig,
@@ -16,7 +19,7 @@ import {
 } from "@wb/authz";
 import { createLogger, loadConfig, startGateway, type Config, type RunningGateway } from "@wb/gateway";
 import { createTestDatabase, type TestDatabase } from "./database.js";
-import { startPrivateNats, type PrivateNats } from "./nats.js";
+import { connectAdmin, startPrivateNats, type PrivateNats } from "./nats.js";
 
 export interface TestBroker {
   url: string;
@@ -31,11 +34,21 @@ export interface TestBroker {
   calloutLogs: { level: string; msg: string; obj: object }[];
   /** A fresh user with a token; names are random so tests never collide. */
   user(opts?: { admin?: boolean }): Promise<{ id: string; name: string; token: string }>;
-  /** An endpoint created behind the gateway's back (as the CLI does); github unless `provider` says otherwise. */
+  /**
+   * An endpoint created behind the gateway's back (as the CLI does); github unless `provider`
+   * says otherwise. Resolves once every running gateway serves it.
+   */
   endpoint(
     owner: EndpointOwner,
     opts?: { path?: string; isPublic?: boolean; maxBodyBytes?: number; provider?: string; options?: Record<string, unknown>; secret?: string },
   ): Promise<{ id: string; path: string; secret: string }>;
+  /**
+   * Announces that endpoints changed (as the CLI does) and waits until every running gateway's
+   * endpoint table has `endpoints` at their paths.
+   */
+  endpointsChanged(endpoints: readonly { id: string; path: string }[]): Promise<void>;
+  /** One admin NATS connection for the whole file (opened on first use, closed by close()). */
+  admin(): Promise<NatsConnection>;
   /** Starts a second gateway process-equivalent on the same NATS and PostgreSQL. */
   anotherGateway(): Promise<RunningGateway>;
   close(): Promise<void>;
@@ -81,7 +94,28 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
   await migrateDatabase(database.db);
   const box = new SecretBox(config.SECRET_KEY);
   const gateway = await startGateway(config, createLogger("silent"));
-  const extra: RunningGateway[] = [];
+  const extra = new Set<RunningGateway>();
+  let adminNc: Promise<NatsConnection> | undefined;
+  const admin = () => (adminNc ??= connectAdmin(nats));
+  const endpointsChanged: TestBroker["endpointsChanged"] = async (endpoints) => {
+    const nc = await admin();
+    let announcedAt = 0;
+    await vi.waitFor(
+      async () => {
+        // Announced again while not yet seen: an announcement that arrives while a reload is
+        // under way joins that reload, which may have read the table before the change.
+        if (Date.now() - announcedAt > 250) {
+          nc.publish(ENDPOINTS_CHANGED_SUBJECT);
+          await nc.flush();
+          announcedAt = Date.now();
+        }
+        for (const g of [gateway, ...extra]) {
+          for (const e of endpoints) expect(g.endpoints.match(e.path.split("/"))?.id, `${g.url} serves /webhook/${e.path}`).toBe(e.id);
+        }
+      },
+      { timeout: 10_000, interval: 10 },
+    );
+  };
   const calloutLogs: TestBroker["calloutLogs"] = [];
   const keep = (level: string) => (obj: object, msg: string) => void calloutLogs.push({ level, msg, obj });
   const callout = keys
@@ -127,22 +161,26 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
         maxBodyBytes: opts.maxBodyBytes,
       });
       // Created behind the gateways' backs: ask every one of them to reload, as the CLI does.
-      const { connect } = await import("@nats-io/transport-node");
-      const nc = await connect({ servers: nats.url, user: nats.users.admin.user, pass: nats.users.admin.password });
-      const { ENDPOINTS_CHANGED_SUBJECT } = await import("@wb/authz");
-      nc.publish(ENDPOINTS_CHANGED_SUBJECT);
-      await nc.flush();
-      await nc.close();
-      await new Promise((r) => setTimeout(r, 150));
+      await endpointsChanged([{ id: endpoint.id, path }]);
       return { id: endpoint.id, path, secret };
     },
+    endpointsChanged,
+    admin,
     async anotherGateway() {
       const g = await startGateway(config, createLogger("silent"));
-      extra.push(g);
-      return g;
+      extra.add(g);
+      // Closed by the test: no longer one of the gateways that must see a change.
+      return {
+        ...g,
+        close() {
+          extra.delete(g);
+          return g.close();
+        },
+      };
     },
     async close() {
       for (const g of extra) await g.close().catch(() => {});
+      if (adminNc) await (await adminNc).close().catch(() => {});
       await gateway.close().catch(() => {});
       await callout?.stop().catch(() => {});
       await database.close();

@@ -233,7 +233,7 @@ function matchesTemplate(path: string, template: string): boolean {
  * Builds the world: one user per principal, an organization with an admin, a member and a viewer,
  * a private, an organization and a public endpoint, and one stored message on each.
  */
-export async function createMatrixFixture(deps: { url: string; db: Db; box: SecretBox; announce(): Promise<void> }): Promise<MatrixFixture> {
+export async function createMatrixFixture(deps: { url: string; db: Db; box: SecretBox; announce(endpoints: MatrixEndpoint[]): Promise<void> }): Promise<MatrixFixture> {
   const unique = (prefix: string) => `${prefix}${randomBytes(5).toString("hex")}`;
   const newUser = async (isAdmin = false): Promise<MatrixUser> => {
     const u = await createUser(deps.db, { name: unique("m"), isAdmin });
@@ -261,7 +261,7 @@ export async function createMatrixFixture(deps: { url: string; db: Db; box: Secr
     return { id: endpoint.id, path, secret };
   };
   const endpoints = { own: await freshEndpoint("own"), org: await freshEndpoint("org"), public: await freshEndpoint("public") };
-  await deps.announce();
+  await deps.announce(Object.values(endpoints));
   const messages = {} as Record<EndpointKind, number>;
   for (const kind of ["own", "org", "public"] as const) {
     const res = await postGithub(`${deps.url}/webhook/${endpoints[kind].path}`, { secret: endpoints[kind].secret });

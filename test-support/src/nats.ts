@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { startNats, type NatsServer, type StartNatsOptions } from "@wb/stack";
 import { testStack } from "./inject.js";
 
@@ -29,4 +30,9 @@ export async function startPrivateNats(
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A connection as the server's admin user (APP account: JetStream management, announcements). */
+export function connectAdmin(server: Pick<NatsServer, "url" | "users">, opts: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  return connect({ servers: server.url, user: server.users.admin.user, pass: server.users.admin.password, ...opts });
 }

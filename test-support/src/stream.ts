@@ -1,20 +1,19 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { TestBroker } from "./broker.js";
 
-/** The broker's stream seen with the admin NATS user, over one connection for a whole test file. */
+/** The broker's stream seen with the admin NATS user (the broker's one admin connection). */
 export interface StreamReader {
   count(): Promise<number>;
   /** The stored message at `seq` (headers and bytes exactly as stored). */
   get(seq: number): Promise<StoredMsg>;
   /** Every stored message's subject, first to last. */
   subjects(): Promise<string[]>;
+  /** Nothing to release: the connection is the broker's (kept for callers that tidy up). */
   close(): Promise<void>;
 }
 
 export async function streamReader(broker: TestBroker): Promise<StreamReader> {
-  const nc: NatsConnection = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
-  const jsm: JetStreamManager = await jetstreamManager(nc);
+  const jsm: JetStreamManager = await jetstreamManager(await broker.admin());
   const stream = broker.config.STREAM_NAME;
   return {
     async count() {
@@ -34,8 +33,6 @@ export async function streamReader(broker: TestBroker): Promise<StreamReader> {
       }
       return out;
     },
-    async close() {
-      await nc.close();
-    },
+    async close() {},
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sign } from "@octokit/webhooks-methods";
 import examples from "@octokit/webhooks-examples";
-import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { expect } from "vitest";
 import type { TestBroker } from "./broker.js";
@@ -30,13 +29,8 @@ export async function postGithub(
 
 /** How many messages the broker's stream holds, read with the admin NATS user. */
 export async function streamCount(broker: TestBroker): Promise<number> {
-  const nc = await connect({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
-  try {
-    const jsm = await jetstreamManager(nc);
-    return (await jsm.streams.info(broker.config.STREAM_NAME)).state.messages;
-  } finally {
-    await nc.close();
-  }
+  const jsm = await jetstreamManager(await broker.admin());
+  return (await jsm.streams.info(broker.config.STREAM_NAME)).state.messages;
 }
 
 export function bearer(token: string): Record<string, string> {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerPlan, endpointGrantSubject, listConsumers } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker, ack, postGithub, pull } from "@wb/test-support";
+import { startTestBroker, type TestBroker, ack, callApi, postGithub, pull } from "@wb/test-support";
 import { cliRunner } from "./testing.js";
 
 let broker: TestBroker;
@@ -88,7 +88,7 @@ describe("consumers", () => {
     await deliver(ep);
     await deliver(ep);
     expect(ids((await pull(broker.url, alice.token, "wait=2s")).body)).toHaveLength(2);
-    await pull(broker.url, bob.token, "wait=1s");
+    expect((await callApi(broker.url, bob.token, "GET", "/me")).status).toBe(200); // creates his default durable
 
     const { consumers } = await cliJson(["consumers", "list"]);
     const mine = consumers.find((c: any) => c.user === alice.name);
@@ -178,11 +178,8 @@ describe("consumers", () => {
 
   it("pause and resume need nats-server 2.11; on older servers they refuse honestly", async () => {
     const u = await broker.user();
-    await pull(broker.url, u.token, "wait=1s");
-    const version = (await import("@nats-io/transport-node")).connect;
-    const nc = await version({ servers: broker.nats.url, user: broker.nats.users.admin.user, pass: broker.nats.users.admin.password });
-    const serverVersion = nc.info!.version;
-    await nc.close();
+    expect((await callApi(broker.url, u.token, "GET", "/me")).status).toBe(200); // creates his default durable
+    const serverVersion = (await broker.admin()).info!.version;
     const [major, minor] = serverVersion.split(".").map(Number) as [number, number];
     const paused = await cli(["--json", "consumers", "pause", u.name, "--until", new Date(Date.now() + 60_000).toISOString()]);
     if (major === 2 && minor < 11) {
