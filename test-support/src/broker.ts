@@ -11,14 +11,11 @@ import {
   type Database,
   type EndpointOwner,
   ENDPOINTS_CHANGED_SUBJECT,
-  calloutNatsConfig,
-  generateCalloutKeys,
-  loadCalloutConfig,
-  startCallout,
   type RunningCallout,
 } from "@wb/authz";
 import { createLogger, loadConfig, startGateway, type Config, type RunningGateway } from "@wb/gateway";
 import { createTestDatabase, type TestDatabase } from "./database.js";
+import { calloutWiring } from "./callout.js";
 import { connectAdmin, startPrivateNats, type PrivateNats } from "./nats.js";
 
 export interface TestBroker {
@@ -71,13 +68,8 @@ export interface TestBrokerOptions {
  */
 export async function startTestBroker(env: Record<string, string> = {}, opts: TestBrokerOptions = {}): Promise<TestBroker> {
   const stream = env.STREAM_NAME ?? "WEBHOOKS";
-  const keys = opts.callout ? generateCalloutKeys() : undefined;
-  const calloutPassword = randomBytes(18).toString("base64url");
-  const nats = await startPrivateNats(
-    keys
-      ? { callout: calloutNatsConfig({ issuerPublicKey: keys.issuerPublicKey, xkeyPublicKey: keys.xkeyPublicKey, stream, calloutPassword }) }
-      : {},
-  );
+  const wiring = opts.callout ? calloutWiring(stream) : undefined;
+  const nats = await startPrivateNats(wiring ? { callout: wiring.natsConfig } : {});
   const testDb: TestDatabase = await createTestDatabase("gw");
   const config = loadConfig({
     PORT: "0",
@@ -118,20 +110,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
   };
   const calloutLogs: TestBroker["calloutLogs"] = [];
   const keep = (level: string) => (obj: object, msg: string) => void calloutLogs.push({ level, msg, obj });
-  const callout = keys
-    ? await startCallout(
-        loadCalloutConfig({
-          NATS_URL: nats.url,
-          CALLOUT_NATS_PASSWORD: calloutPassword,
-          NATS_SYS_PASSWORD: nats.users.sys.password,
-          DATABASE_URL: testDb.url,
-          CALLOUT_ISSUER_SEED: keys.issuerSeed,
-          CALLOUT_XKEY_SEED: keys.xkeySeed,
-          STREAM_NAME: config.STREAM_NAME,
-        }),
-        { info: () => {}, warn: keep("warn"), error: keep("error") },
-      )
-    : undefined;
+  const callout = await wiring?.start({ nats, databaseUrl: testDb.url, log: { info: () => {}, warn: keep("warn"), error: keep("error") } });
 
   return {
     url: gateway.url,

@@ -2,6 +2,7 @@
 // root package.json (devDependencies), so no product package depends on it.
 // Vitest's global setup (global-setup.ts) is referenced by path from vitest.config.ts.
 export * from "./broker.js";
+export * from "./callout.js";
 export * from "./database.js";
 export * from "./inject.js";
 export * from "./matrix.js";
