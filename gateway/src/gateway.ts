@@ -24,6 +24,9 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** The gateway's NATS connection name, as the server's monitoring endpoints (connz) list it. */
+export const GATEWAY_CONNECTION_NAME = "webhook-broker-gateway";
+
 export function createLogger(level: Config["LOG_LEVEL"]): Logger {
   // Redaction is a backstop: handlers never log headers or bodies in the first place.
   return pino({ level, redact: ["req.headers.authorization", "*.secret", "*.token", "*.password"] });
@@ -33,7 +36,7 @@ export function createLogger(level: Config["LOG_LEVEL"]): Logger {
 export async function startGateway(config: Config, log = createLogger(config.LOG_LEVEL)): Promise<RunningGateway> {
   const database = openDatabase(config.DATABASE_URL);
   await migrateDatabase(database.db);
-  const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: "webhook-broker-gateway" });
+  const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: GATEWAY_CONNECTION_NAME });
   try {
     checkBodyLimit(config, nc.info?.max_payload);
   } catch (err) {

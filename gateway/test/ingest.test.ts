@@ -148,7 +148,8 @@ describe("ingest", () => {
     } finally {
       await broker.nats.start();
     }
-    // The client reconnects on its own; the first posts after restart may still see 503.
+    // The client reconnects on its own (a post sent before that waits out the publish timeout).
+    await broker.gatewaysConnected();
     await expect
       .poll(async () => (await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret })).status, { timeout: 10_000, interval: 200 })
       .toBe(202);

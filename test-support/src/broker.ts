@@ -13,7 +13,7 @@ import {
   ENDPOINTS_CHANGED_SUBJECT,
   type RunningCallout,
 } from "@wb/authz";
-import { createLogger, loadConfig, startGateway, type Config, type RunningGateway } from "@wb/gateway";
+import { createLogger, GATEWAY_CONNECTION_NAME, loadConfig, startGateway, type Config, type RunningGateway } from "@wb/gateway";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import { calloutWiring } from "./callout.js";
 import { connectAdmin, startPrivateNats, type PrivateNats } from "./nats.js";
@@ -44,6 +44,11 @@ export interface TestBroker {
    * endpoint table has `endpoints` at their paths.
    */
   endpointsChanged(endpoints: readonly { id: string; path: string }[]): Promise<void>;
+  /**
+   * Waits until every running gateway is connected to NATS (as the server's monitoring port
+   * lists them), e.g. after `nats.start()`: a request sent before that waits out its timeout.
+   */
+  gatewaysConnected(): Promise<void>;
   /** One admin NATS connection for the whole file (opened on first use, closed by close()). */
   admin(): Promise<NatsConnection>;
   /** Starts a second gateway process-equivalent on the same NATS and PostgreSQL. */
@@ -144,6 +149,17 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
       return { id: endpoint.id, path, secret };
     },
     endpointsChanged,
+    async gatewaysConnected() {
+      await expect
+        .poll(
+          async () => {
+            const connz = (await (await fetch(`${nats.monitorUrl}/connz?limit=1000`)).json()) as { connections?: { name?: string }[] };
+            return (connz.connections ?? []).filter((c) => c.name === GATEWAY_CONNECTION_NAME).length;
+          },
+          { timeout: 15_000, interval: 50 },
+        )
+        .toBeGreaterThanOrEqual(1 + extra.size);
+    },
     admin,
     async anotherGateway() {
       const g = await startGateway(config, createLogger("silent"));
