@@ -1,32 +1,12 @@
-import { and, eq, gt, isNull, or, inArray, sql } from "drizzle-orm";
+import { and, eq, or, inArray } from "drizzle-orm";
 import type { Db } from "./db/client.js";
-import { apiTokens, endpoints, memberships, users } from "./db/schema/index.js";
-import { hashApiToken, looksLikeApiToken } from "./tokens.js";
+import { endpoints, memberships } from "./db/schema/index.js";
 
 /** Who is calling: resolved from a credential, never from the request body. */
 export interface Principal {
   userId: string;
   name: string;
   isAdmin: boolean;
-}
-
-/** Resolves an API token to its user; null for unknown, revoked, expired or disabled. */
-export async function authenticateToken(db: Db, token: string): Promise<Principal | null> {
-  if (!looksLikeApiToken(token)) return null;
-  const [row] = await db
-    .select({ userId: users.id, name: users.name, isAdmin: users.isAdmin })
-    .from(apiTokens)
-    .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(
-      and(
-        eq(apiTokens.tokenHash, hashApiToken(token)),
-        isNull(apiTokens.revokedAt),
-        isNull(users.disabledAt),
-        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
-      ),
-    )
-    .limit(1);
-  return row ?? null;
 }
 
 /**

@@ -2,6 +2,7 @@
 export type ErrorCode =
   | "invalid_request"
   | "unauthenticated"
+  | "refresh_token_reused"
   | "forbidden"
   | "not_found"
   | "endpoint_not_found"
@@ -22,6 +23,7 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   unauthenticated: 401,
+  refresh_token_reused: 401,
   forbidden: 403,
   not_found: 404,
   endpoint_not_found: 404,

@@ -1,3 +1,4 @@
+export * from "./accounts.js";
 export * from "./acl.js";
 export * from "./announcements.js";
 export * from "./consumers.js";
@@ -19,3 +20,4 @@ export { generateCalloutKeys, publicKeysOf, type CalloutKeys } from "./callout/k
 export { jsonLogger, loadCalloutConfig, startCallout, type CalloutConfig, type RunningCallout } from "./callout/main.js";
 export { calloutNatsConfig, type CalloutConfigBlocks, type CalloutConfigOptions } from "./callout/nats-config.js";
 export { REVOCATION_BOUND_MS } from "./callout/revoker.js";
+export * from "./auth/index.js";

@@ -62,6 +62,7 @@ export async function listApiTokens(db: Db, userId: string) {
       createdAt: apiTokens.createdAt,
       expiresAt: apiTokens.expiresAt,
       revokedAt: apiTokens.revokedAt,
+      lastUsedAt: apiTokens.lastUsedAt,
     })
     .from(apiTokens)
     .where(eq(apiTokens.userId, userId))
@@ -69,7 +70,7 @@ export async function listApiTokens(db: Db, userId: string) {
 }
 
 /**
- * Marks a user disabled. His tokens stop authenticating at once (authenticateToken checks
+ * Marks a user disabled. His tokens stop authenticating at once (authenticateCredential checks
  * `disabled_at`); nothing is deleted. Disabling an already disabled user keeps the first time.
  */
 export async function disableUser(db: Db, userId: string): Promise<User> {

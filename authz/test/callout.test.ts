@@ -24,6 +24,9 @@ import { createApiToken, createUser, disableUser, revokeApiToken } from "../src/
 import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
 import { accessChanged, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
 import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
+import { AccessTokenSigner } from "../src/auth/access-token.js";
+import { revokeSession, startSession } from "../src/auth/sessions.js";
+import { ensureSigningKey } from "../src/auth/signing-keys.js";
 
 let tdb: TestDatabase;
 let direct: Database; // for the test's own set-up, never behind the proxy
@@ -395,6 +398,63 @@ describe("revocation", () => {
       await nc.close();
     }
   });
+});
+
+describe("the broker's access tokens (sessions)", () => {
+  /** A user of newUser() with a signed-in session; `ttlMs` sets the access token's lifetime, `now` back-dates it. */
+  async function withSession(opts: { ttlMs?: number; now?: number } = {}) {
+    const u = await newUser();
+    await ensureSigningKey(direct.db, box);
+    const { session } = await startSession(direct.db, u.id, "test");
+    const access = await new AccessTokenSigner(direct.db, box, opts.ttlMs).issue({ userId: u.id, sessionId: session.id }, opts.now);
+    return { ...u, sessionId: session.id, access };
+  }
+
+  it("a session's access token connects and reads his durable, like an API token", async () => {
+    const u = await withSession();
+    await deliver(u.endpointId, "for-the-session");
+    const nc = await connectAs({ id: u.id, token: u.access.token });
+    try {
+      const c = await userJs(nc).consumers.get(stack.stream, u.durable);
+      const got: string[] = [];
+      for await (const m of await c.fetch({ max_messages: 1, expires: 2_000 })) {
+        got.push(m.string());
+        m.ack();
+      }
+      expect(got).toEqual(["for-the-session"]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("refuses an expired access token, and one whose session is revoked", async () => {
+    const expired = await withSession({ now: Date.now() - 16 * 60_000 });
+    await expect(connectAs({ id: expired.id, token: expired.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
+    const revoked = await withSession();
+    await revokeSession(direct.db, revoked.sessionId, "logout");
+    await expect(connectAs({ id: revoked.id, token: revoked.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
+  });
+
+  it(`a revoked session's connection is closed within ${REVOCATION_BOUND_MS} ms, with nobody kicking it`, async () => {
+    const u = await withSession();
+    const nc = await connectAs({ id: u.id, token: u.access.token });
+    const t0 = Date.now();
+    await revokeSession(direct.db, u.sessionId, "logout");
+    await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS + 2_000)]);
+    expect(nc.isClosed()).toBe(true);
+    expect(Date.now() - t0).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+  });
+
+  it("the connection ends when its access token expires (the user JWT lives no longer than the token)", async () => {
+    const u = await withSession({ ttlMs: 3_000 });
+    const nc = await connectAs({ id: u.id, token: u.access.token });
+    const closed = await Promise.race([nc.closed().then(() => "closed"), sleep(12_000).then(() => "open")]);
+    expect(closed).toBe("closed");
+    // A session of the same user with a fresh token is fine (control).
+    const fresh = await withSession();
+    const again = await connectAs({ id: fresh.id, token: fresh.access.token });
+    await again.close();
+  }, 20_000);
 });
 
 describe("fails closed", () => {

@@ -21,6 +21,11 @@ import { meRoutes } from "./routes/me.js";
 import { messageRoutes } from "./routes/messages.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
+import type { AuthService } from "./auth/sessions.js";
+import { authRoutes, jwksRoutes } from "./routes/auth.js";
+import { sessionRoutes } from "./routes/sessions.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { userRoutes } from "./routes/users.js";
 
 export interface AppDeps {
   config: Config;
@@ -33,6 +38,8 @@ export interface AppDeps {
   endpoints: EndpointCache;
   consumers: ConsumerManager;
   ackTokens: AckTokens;
+  /** The broker's own tokens: access-JWT verification, sessions, signing keys. */
+  auth: AuthService;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
@@ -48,9 +55,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME }));
   app.route("/webhook", ingestRoutes(deps));
+  app.route("/.well-known", jwksRoutes(deps));
+  app.route("/auth", authRoutes({ ...deps, db }));
 
   const api = new Hono<AppEnv>();
-  api.use(bearerAuth(db));
+  api.use(bearerAuth(db, deps.auth.verifier));
   api.route("/me", meRoutes({ ...deps, db }));
   api.route("/messages", messageRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
@@ -58,6 +67,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/consumers", consumerRoutes({ ...deps, db }));
   api.route("/subscriptions", subscriptionRoutes({ ...deps, db }));
   api.route("/dead-letters", deadLetterRoutes({ ...deps, db }));
+  api.route("/tokens", tokenRoutes({ db }));
+  api.route("/sessions", sessionRoutes({ db }));
+  api.route("/users", userRoutes({ ...deps, db }));
   app.route("/api/v1", api);
   return app;
 }

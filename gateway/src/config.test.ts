@@ -40,6 +40,9 @@ describe("loadConfig", () => {
       RATE_LIMIT_PER_CLIENT: { rate: 200, perMs: 1_000, burst: 2_000 },
       HEADERS_TIMEOUT: 10_000,
       REQUEST_TIMEOUT: 60_000,
+      ACCESS_TOKEN_TTL: 15 * 60_000,
+      REFRESH_TOKEN_TTL: 30 * 86_400_000,
+      SIGNING_KEY_ROTATION: 30 * 86_400_000,
       LOG_LEVEL: "info",
     });
     expect(c.SECRET_KEY).toEqual(Buffer.from(minimal.SECRET_KEY, "base64"));
@@ -95,6 +98,10 @@ describe("loadConfig", () => {
     ["HEADERS_TIMEOUT", "90s", /not above REQUEST_TIMEOUT/],
     ["REQUEST_TIMEOUT", "tomorrow", /not a duration/],
     ["LOG_LEVEL", "verbose", /info/],
+    ["ACCESS_TOKEN_TTL", "5s", /between 10s and 24h/],
+    ["ACCESS_TOKEN_TTL", "2d", /between 10s and 24h/],
+    ["REFRESH_TOKEN_TTL", "10m", /not be shorter than ACCESS_TOKEN_TTL/],
+    ["SIGNING_KEY_ROTATION", "10m", /at least 1h/],
   ];
   it.each(bad)("%s=%j is refused with an error naming it", (name, value, message) => {
     const err = rejected({ ...minimal, [name]: value });

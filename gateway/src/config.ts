@@ -102,9 +102,24 @@ export const configSchema = z.object({
   /** Slow clients: the whole header block, and the whole request, must arrive within these. */
   HEADERS_TIMEOUT: duration("10s"),
   REQUEST_TIMEOUT: duration("60s"),
+  /** Lifetime of the broker's access JWTs (also bounds a session's NATS connection). */
+  ACCESS_TOKEN_TTL: duration("15m"),
+  /** A refresh token not used within this is dead; each refresh hands out a new one. */
+  REFRESH_TOKEN_TTL: duration("30d"),
+  /** The JWT signing key is replaced when older than this (the previous one verifies until its tokens expire). */
+  SIGNING_KEY_ROTATION: duration("30d"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((c, ctx) => {
   // node:http refuses to start otherwise; say so in our words.
+  if (c.ACCESS_TOKEN_TTL < 10_000 || c.ACCESS_TOKEN_TTL > 86_400_000) {
+    ctx.addIssue({ code: "custom", path: ["ACCESS_TOKEN_TTL"], message: "ACCESS_TOKEN_TTL must be between 10s and 24h" });
+  }
+  if (c.REFRESH_TOKEN_TTL < c.ACCESS_TOKEN_TTL) {
+    ctx.addIssue({ code: "custom", path: ["REFRESH_TOKEN_TTL"], message: "REFRESH_TOKEN_TTL must not be shorter than ACCESS_TOKEN_TTL" });
+  }
+  if (c.SIGNING_KEY_ROTATION < 3_600_000) {
+    ctx.addIssue({ code: "custom", path: ["SIGNING_KEY_ROTATION"], message: "SIGNING_KEY_ROTATION must be at least 1h" });
+  }
   if (c.HEADERS_TIMEOUT < 1 || c.REQUEST_TIMEOUT < c.HEADERS_TIMEOUT) {
     ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT"], message: "HEADERS_TIMEOUT must be at least 1ms and not above REQUEST_TIMEOUT" });
   }

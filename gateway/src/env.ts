@@ -1,9 +1,11 @@
-import type { Principal } from "@wb/authz";
+import type { CredentialRef, Principal } from "@wb/authz";
 
 /** Context variables, typed once for every route. */
 export type AppEnv = {
   Variables: {
     requestId: string;
     principal: Principal;
+    /** What authenticated the request (an API token or a session). */
+    credential: CredentialRef;
   };
 };

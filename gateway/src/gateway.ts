@@ -4,6 +4,7 @@ import { ConsumerManager, migrateDatabase, openDatabase, SecretBox } from "@wb/a
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { AckTokens } from "./ack-token.js";
+import { AuthService } from "./auth/sessions.js";
 import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
@@ -56,7 +57,16 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   reconciler.start();
   const deadLetters = new DeadLetterRecorder({ db: database.db, nc, jsm, stream: config.STREAM_NAME, log });
   deadLetters.start();
-  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY) });
+  const auth = new AuthService({
+    db: database.db,
+    box,
+    log,
+    accessTtlMs: config.ACCESS_TOKEN_TTL,
+    refreshTtlMs: config.REFRESH_TOKEN_TTL,
+    rotationMs: config.SIGNING_KEY_ROTATION,
+  });
+  await auth.start();
+  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
@@ -86,6 +96,7 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       endpoints.stop();
+      auth.stop();
       deadLetters.stop();
       await reconciler.stop();
       await nc.drain().catch(() => {});

@@ -422,6 +422,58 @@ export const ROWS: MatrixRow[] = [
     request: (fx) => ({ path: `/api/v1/orgs/${fx.unique("none-")}/members/${fx.users.orgMember.name}` }),
     expect: { none: 404 },
   },
+
+  // ---- self-service API tokens and sessions: one's own only
+  {
+    route: "GET /api/v1/tokens",
+    scope: SCOPES.self,
+    note: "the owner's tokens are his alone",
+    request: async (fx) => {
+      await fx.freshOwnerToken();
+      return { path: "/api/v1/tokens" };
+    },
+    expect: { manage: 200 },
+    check: (body, who) => (body.tokens.some((t: any) => t.name === "matrix-owner") !== (who === "owner") ? "the owner's token listed wrongly" : undefined),
+  },
+  {
+    route: "POST /api/v1/tokens",
+    scope: SCOPES.self,
+    request: () => ({ path: "/api/v1/tokens", body: { name: "matrix-extra", expires_in: "1d" } }),
+    expect: { manage: 201 },
+    check: (body) => (typeof body.token !== "string" ? "no token shown on creation" : undefined),
+  },
+  ...["user_id", "owner_id", "token_hash"].map(
+    (field): MatrixRow => ({
+      route: "POST /api/v1/tokens",
+      scope: SCOPES.self,
+      note: `mass assignment: ${field}`,
+      request: (fx) => ({ path: "/api/v1/tokens", body: { name: "x", [field]: fx.users.owner.id } }),
+      expect: { manage: 400 },
+    }),
+  ),
+  { route: "DELETE /api/v1/tokens/:id", scope: SCOPES.ownerOnly, request: async (fx) => ({ path: `/api/v1/tokens/${await fx.freshOwnerToken()}` }), expect: { none: 404, manage: 204 } },
+  { route: "DELETE /api/v1/tokens/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/tokens/${NIL}` }), expect: { none: 404 } },
+  { route: "DELETE /api/v1/tokens/:id", scope: SCOPES.missing, note: "malformed id", request: () => ({ path: "/api/v1/tokens/x" }), expect: { none: 404 } },
+  { route: "GET /api/v1/sessions", scope: SCOPES.self, request: () => ({ path: "/api/v1/sessions" }), expect: { manage: 200 } },
+  { route: "DELETE /api/v1/sessions/:id", scope: SCOPES.ownerOnly, request: async (fx) => ({ path: `/api/v1/sessions/${await fx.freshOwnerSession()}` }), expect: { none: 404, manage: 204 } },
+  { route: "DELETE /api/v1/sessions/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/sessions/${NIL}` }), expect: { none: 404 } },
+
+  // ---- users: global admins only; everyone else 403 before any lookup (the same for every name)
+  ...(
+    [
+      ["GET /api/v1/users", undefined, () => ({ path: "/api/v1/users" }), 200],
+      ["POST /api/v1/users", undefined, (fx: MatrixFixture) => ({ path: "/api/v1/users", body: { name: fx.unique("mu") } }), 201],
+      ["POST /api/v1/users", "mass assignment: is_admin", (fx: MatrixFixture) => ({ path: "/api/v1/users", body: { name: fx.unique("mu"), is_admin: true } }), 400],
+      ["GET /api/v1/users/:name", undefined, (fx: MatrixFixture) => ({ path: `/api/v1/users/${fx.users.owner.name}` }), 200],
+      ["GET /api/v1/users/:name", "unknown name", (fx: MatrixFixture) => ({ path: `/api/v1/users/${fx.unique("none")}` }), 404],
+      ["PATCH /api/v1/users/:name", "disable", async (fx: MatrixFixture) => ({ path: `/api/v1/users/${(await fx.freshUser()).name}`, body: { disabled: true } }), 200],
+      ["PATCH /api/v1/users/:name", "make admin", async (fx: MatrixFixture) => ({ path: `/api/v1/users/${(await fx.freshUser()).name}`, body: { admin: true } }), 200],
+      ["PATCH /api/v1/users/:name", "mass assignment: name", async (fx: MatrixFixture) => ({ path: `/api/v1/users/${(await fx.freshUser()).name}`, body: { name: "x" } }), 400],
+      ["PATCH /api/v1/users/:name", "unknown name", (fx: MatrixFixture) => ({ path: `/api/v1/users/${fx.unique("none")}`, body: { disabled: true } }), 404],
+    ] as const
+  ).map(
+    ([route, note, request, ok]): MatrixRow => ({ route, note, scope: SCOPES.globalAdminOnly, request, expect: { none: 403, manage: ok }, noneMayBe403: true }),
+  ),
 ];
 
 let broker: TestBroker;

@@ -13,7 +13,7 @@ import {
   ENDPOINTS_CHANGED_SUBJECT,
   type RunningCallout,
 } from "@wb/authz";
-import { createLogger, GATEWAY_CONNECTION_NAME, loadConfig, startGateway, type Config, type RunningGateway } from "@wb/gateway";
+import { AuthService, createLogger, GATEWAY_CONNECTION_NAME, loadConfig, startGateway, type Config, type RunningGateway, type TokenResponse } from "@wb/gateway";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import { calloutWiring } from "./callout.js";
 import { connectAdmin, startPrivateNats, type PrivateNats } from "./nats.js";
@@ -31,6 +31,11 @@ export interface TestBroker {
   calloutLogs: { level: string; msg: string; obj: object }[];
   /** A fresh user with a token; names are random so tests never collide. */
   user(opts?: { admin?: boolean }): Promise<{ id: string; name: string; token: string }>;
+  /**
+   * Signs a user in as a completed GitHub login would (a new session: access and refresh token),
+   * with the gateway's signing key and lifetimes. `now` back-dates the access token.
+   */
+  signIn(userId: string, opts?: { now?: number }): Promise<TokenResponse>;
   /**
    * An endpoint created behind the gateway's back (as the CLI does); github unless `provider`
    * says otherwise. Resolves once every running gateway serves it.
@@ -131,6 +136,17 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
       const u = await createUser(database.db, { name, isAdmin: opts.admin });
       const { token } = await createApiToken(database.db, u.id, "test");
       return { id: u.id, name, token };
+    },
+    async signIn(userId, opts = {}) {
+      const auth = new AuthService({
+        db: database.db,
+        box,
+        log: createLogger("silent"),
+        accessTtlMs: config.ACCESS_TOKEN_TTL,
+        refreshTtlMs: config.REFRESH_TOKEN_TTL,
+        rotationMs: config.SIGNING_KEY_ROTATION,
+      });
+      return auth.signIn(userId, "test", opts.now);
     },
     async endpoint(owner, opts = {}) {
       const provider = opts.provider ?? "github";

@@ -15,7 +15,7 @@
  * existence behind a 403); `runMatrix()` sends every request and returns every mismatch at once.
  */
 import { randomBytes } from "node:crypto";
-import { addMember, createApiToken, createEndpoint, createOrganization, createUser, type Db, type SecretBox } from "@wb/authz";
+import { addMember, createApiToken, createEndpoint, createOrganization, createUser, startSession, type Db, type SecretBox } from "@wb/authz";
 import { createApp } from "@wb/gateway";
 import { postGithub } from "./webhooks.js";
 
@@ -57,6 +57,9 @@ export interface MatrixFixture {
   messages: Record<EndpointKind, number>;
   freshEndpoint(kind: EndpointKind): Promise<MatrixEndpoint>;
   freshUser(): Promise<MatrixUser>;
+  /** Ids of a new API token / a new signed-in session of the owner's, for requests that revoke one. */
+  freshOwnerToken(): Promise<string>;
+  freshOwnerSession(): Promise<string>;
   /** A new member of the fixture organization (role `member`). */
   freshMember(): Promise<MatrixUser>;
   /** The owner's named consumer (created through the API) and one subscription of his. */
@@ -84,6 +87,8 @@ export const SCOPES = {
   publicEndpoint: { name: "public endpoint", access: (w) => (w === "owner" || w === "globalAdmin" ? "manage" : "read") },
   /** The organization itself and its member list. */
   org: { name: "organization", access: (w) => (w === "globalAdmin" ? "manage" : ORG_ROLES[w] ?? "none") },
+  /** Global admins only (user management): everyone else is refused before any lookup, the same for every name. */
+  globalAdminOnly: { name: "global admins only", access: (w) => (w === "globalAdmin" ? "manage" : "none") },
   /** Something that does not exist: nobody, not even a global admin, can tell it from a foreign one. */
   missing: { name: "nonexistent", access: () => "none" },
   /** Per-user things (named consumers, subscriptions): the owner's alone; names and ids of others are not found. */
@@ -135,6 +140,7 @@ export function mountedApiRoutes(): string[] {
     jsm: stub,
     endpoints: stub,
     consumers: stub,
+    auth: stub,
   } as unknown as Parameters<typeof createApp>[0]);
   const routes = app.routes
     .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
@@ -297,6 +303,8 @@ export async function createMatrixFixture(deps: { url: string; db: Db; box: Secr
     messages,
     freshEndpoint,
     freshUser: () => newUser(),
+    freshOwnerToken: async () => (await createApiToken(deps.db, users.owner.id, "matrix-owner")).id,
+    freshOwnerSession: async () => (await startSession(deps.db, users.owner.id, "matrix")).session.id,
     async freshMember() {
       const u = await newUser();
       await addMember(deps.db, org.id, u.id, "member");

@@ -8,18 +8,22 @@ import { and, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { apiTokens, consumers, users } from "../db/schema/index.js";
 import { durableName } from "../naming.js";
-import { hashApiToken, looksLikeApiToken } from "../tokens.js";
+import type { AccessTokenVerifier } from "../auth/access-token.js";
+import { authenticateCredential } from "../auth/authenticate.js";
+import { liveSessionIds } from "../auth/sessions.js";
 
 /** A credential as it arrived in the CONNECT options. Never log `secret`. */
 export type Credential =
   | { kind: "api_token"; secret: string }
-  /** The broker's own JWT access tokens, once they exist (the seam: see {@link Authenticator}). */
+  /** The broker's own JWT access tokens. */
   | { kind: "access_token"; secret: string };
 
 export interface Authenticated {
   userId: string;
-  /** Stable id of the credential (api_tokens.id, or an access token's jti): revocation checks it. */
+  /** Stable id of the credential (api_tokens.id, or `s-<session id>`): revocation checks it. */
   credentialId: string;
+  /** When the credential itself expires (seconds since the epoch): the user JWT ends no later. */
+  expiresAt?: number;
 }
 
 /** Resolves a credential; null when unknown, revoked, expired, or its user is disabled. */
@@ -31,17 +35,31 @@ export type CredentialChecker = (credentialIds: readonly string[]) => Promise<Se
 const validToken = () =>
   and(isNull(apiTokens.revokedAt), isNull(users.disabledAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)));
 
-/** API tokens only; access tokens are refused until the broker issues them. */
-export function apiTokenAuthenticator(db: Db): Authenticator {
+/** Prefix of a session's credential id in a connection's name (API tokens use their bare id). */
+const SESSION_CREDENTIAL = "s-";
+
+/**
+ * API tokens and the broker's access tokens, by the same lookup as the gateway's
+ * (authenticateCredential). A session's connection carries `s-<session id>` as its credential,
+ * so revoking the session reaches it through the sweep; its user JWT ends with the access token.
+ */
+export function credentialAuthenticator(db: Db, verifier: AccessTokenVerifier): Authenticator {
   return async (credential) => {
-    if (credential.kind !== "api_token" || !looksLikeApiToken(credential.secret)) return null;
-    const [row] = await db
-      .select({ userId: users.id, credentialId: apiTokens.id })
-      .from(apiTokens)
-      .innerJoin(users, eq(users.id, apiTokens.userId))
-      .where(and(eq(apiTokens.tokenHash, hashApiToken(credential.secret)), validToken()))
-      .limit(1);
-    return row ?? null;
+    const found = await authenticateCredential(db, verifier, credential.secret);
+    if (!found) return null;
+    const { principal, credential: ref } = found;
+    if (ref.kind === "api_token") return { userId: principal.userId, credentialId: ref.id };
+    return { userId: principal.userId, credentialId: SESSION_CREDENTIAL + ref.id, expiresAt: Math.floor(ref.expiresAt.getTime() / 1000) };
+  };
+}
+
+/** Which credentials behind open connections are still good: API tokens and sessions alike. */
+export function credentialChecker(db: Db): CredentialChecker {
+  const tokens = apiTokenChecker(db);
+  return async (ids) => {
+    const sessionIds = ids.filter((id) => id.startsWith(SESSION_CREDENTIAL)).map((id) => id.slice(SESSION_CREDENTIAL.length));
+    const [validTokens, live] = await Promise.all([tokens(ids.filter((id) => !id.startsWith(SESSION_CREDENTIAL))), liveSessionIds(db, sessionIds)]);
+    return new Set([...validTokens, ...[...live].map((id) => SESSION_CREDENTIAL + id)]);
   };
 }
 

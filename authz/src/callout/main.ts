@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { openDatabase } from "../db/client.js";
-import { accessFingerprint, apiTokenChecker } from "./credentials.js";
+import { accessFingerprint, credentialChecker } from "./credentials.js";
 import { CurveKey, NodeKeyPair, Prefix } from "./keys.js";
 import { CALLOUT_USER } from "./nats-config.js";
 import { DEFAULT_SWEEP_INTERVAL_MS, startRevocationSweep, type RevocationSweep } from "./revoker.js";
@@ -73,7 +73,7 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
     sys = await connect({ servers, user: config.NATS_SYS_USER, pass: config.NATS_SYS_PASSWORD, name: "wb-auth-callout-revoker", maxReconnectAttempts: -1 });
     sweep = startRevocationSweep({
       sys,
-      check: apiTokenChecker(database.db),
+      check: credentialChecker(database.db),
       fingerprint: (userId) => accessFingerprint(database.db, userId),
       log,
       intervalMs: config.CALLOUT_SWEEP_INTERVAL,

@@ -17,7 +17,7 @@ import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } fr
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Db } from "../db/client.js";
 import {
-  apiTokenAuthenticator,
+  credentialAuthenticator,
   credentialFromConnectOpts,
   userDurables,
   fingerprintOf,
@@ -25,6 +25,7 @@ import {
   type Authenticator,
 } from "./credentials.js";
 import { readableEndpointIds } from "../acl.js";
+import { AccessTokenVerifier } from "../auth/access-token.js";
 import { decide, isDenied } from "./decide.js";
 import { type CurveKey, type NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
@@ -68,7 +69,7 @@ export interface CalloutServiceOptions {
   dbTimeoutMs?: number;
   /** Server names accepted (`server_name` in the config). Undefined accepts any server that signs correctly. */
   serverNames?: readonly string[];
-  /** The credential check; default: API tokens in PostgreSQL. Replace to add access tokens. */
+  /** The credential check; default: API tokens and access tokens, as the gateway checks them. */
   authenticate?: Authenticator;
   log: CalloutLogger;
   /** Queue group so several instances share the load. */
@@ -96,7 +97,7 @@ const te = new TextEncoder();
 
 export function startCalloutService(opts: CalloutServiceOptions): CalloutService {
   const stats = { allowed: 0, denied: 0, dropped: 0 };
-  const authenticate = opts.authenticate ?? apiTokenAuthenticator(opts.db);
+  const authenticate = opts.authenticate ?? credentialAuthenticator(opts.db, new AccessTokenVerifier(opts.db));
   const dbTimeoutMs = opts.dbTimeoutMs ?? 1_500;
   const issuerPublic = opts.issuer.getPublicKey();
 
@@ -192,7 +193,8 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
       const { who, durables, access } = await authorize(v);
       const decision = decide({ userId: who.userId }, durables, opts.stream);
       if (isDenied(decision)) throw new Deny(decision.deny);
-      const exp = Math.floor(Date.now() / 1000) + opts.jwtTtlSeconds;
+      // Never longer than the credential itself: an access token's connection ends with it.
+      const exp = Math.min(Math.floor(Date.now() / 1000) + opts.jwtTtlSeconds, who.expiresAt ?? Number.POSITIVE_INFINITY);
       const userJwt = await encodeUser(
         connectionName(who.userId, who.credentialId, access),
         v.userNkey,

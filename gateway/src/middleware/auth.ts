@@ -1,15 +1,19 @@
 import type { MiddlewareHandler } from "hono";
-import { authenticateToken, BrokerError, type Db } from "@wb/authz";
+import { authenticateCredential, BrokerError, type AccessTokenVerifier, type Db } from "@wb/authz";
 
-/** Bearer API token → principal. The body can never name who the caller is. */
-export function bearerAuth(db: Db): MiddlewareHandler {
+/**
+ * Bearer credential → principal: an API token or the broker's access JWT alike (authz's one
+ * lookup, shared with the auth callout). The body can never name who the caller is.
+ */
+export function bearerAuth(db: Db, verifier: AccessTokenVerifier): MiddlewareHandler {
   return async function bearerAuthMiddleware(c, next) {
     const header = c.req.header("authorization") ?? "";
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new BrokerError("unauthenticated", "send an API token as 'Authorization: Bearer <token>'");
-    const principal = await authenticateToken(db, m[1]!);
-    if (!principal) throw new BrokerError("unauthenticated", "the API token is unknown, expired or revoked");
-    c.set("principal", principal);
+    if (!m) throw new BrokerError("unauthenticated", "send an API token or an access token as 'Authorization: Bearer <token>'");
+    const found = await authenticateCredential(db, verifier, m[1]!);
+    if (!found) throw new BrokerError("unauthenticated", "the token is unknown, expired or revoked");
+    c.set("principal", found.principal);
+    c.set("credential", found.credential);
     await next();
   };
 }

@@ -63,6 +63,22 @@ describe("users", () => {
   });
 });
 
+describe("signing-keys", () => {
+  it("rotate makes a new signing key and keeps the previous one verifying; list shows both states", async () => {
+    const first = await cliJson<{ kid: string }>(["signing-keys", "rotate"]);
+    const second = await cliJson<{ kid: string }>(["signing-keys", "rotate", "--access-ttl", "20m"]);
+    expect(second.kid).not.toBe(first.kid);
+    const { keys } = await cliJson<{ keys: { kid: string; state: string; verify_until: string | null }[] }>(["signing-keys", "list"]);
+    expect(keys.find((k) => k.kid === second.kid)).toMatchObject({ state: "signing", verify_until: null });
+    const previous = keys.find((k) => k.kid === first.kid)!;
+    expect(previous.state).toBe("verifying");
+    const left = new Date(previous.verify_until!).getTime() - Date.now();
+    expect(left).toBeGreaterThan(20 * 60_000);
+    expect(left).toBeLessThanOrEqual(21 * 60_000 + 5_000);
+    expect((await cli(["signing-keys", "rotate", "--access-ttl", "soon"])).code).toBe(2);
+  });
+});
+
 describe("tokens", () => {
   it("prints the token once to stdout and stores only its sha256", async () => {
     const user = unique("tok");
@@ -100,6 +116,7 @@ describe("tokens", () => {
         created_at: expect.any(String),
         expires_at: expect.any(String),
         revoked_at: null,
+        last_used_at: null,
       },
     ]);
   });
@@ -407,6 +424,6 @@ describe("configuration and usage", () => {
       timeout: 20_000,
     });
     expect(stdout).toContain("Usage: pnpm cli");
-    for (const noun of ["users", "tokens", "orgs", "members", "endpoints", "subscriptions", "consumers", "dead-letters", "stream"]) expect(stdout).toMatch(new RegExp(`^  ${noun}\\s`, "m"));
+    for (const noun of ["users", "tokens", "orgs", "members", "endpoints", "subscriptions", "consumers", "dead-letters", "stream", "signing-keys"]) expect(stdout).toMatch(new RegExp(`^  ${noun}\\s`, "m"));
   });
 });

@@ -18,6 +18,7 @@ import { membersCommand } from "./members.js";
 import { orgsCommand } from "./orgs.js";
 import { streamCommand } from "./stream.js";
 import { subscriptionsCommand } from "./subscriptions.js";
+import { signingKeysCommand } from "./signing-keys.js";
 import { tokensCommand } from "./tokens.js";
 import { usersCommand } from "./users.js";
 
@@ -38,12 +39,13 @@ const NOUNS = [
   consumersCommand,
   deadLettersCommand,
   streamCommand,
+  signingKeysCommand,
 ];
 
 /** Builds the command tree for one invocation (no module state: tests run many in parallel). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("pnpm cli")
-    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, subscriptions, consumers, dead letters, stream")
+    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, subscriptions, consumers, dead letters, stream, signing keys")
     .option("--json", "print JSON for scripts instead of tables", false)
     .addHelpText(
       "after",

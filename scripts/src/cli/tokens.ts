@@ -60,6 +60,7 @@ export function tokensCommand(program: Command, ctx: CliContext): void {
             created_at: iso(t.createdAt),
             expires_at: iso(t.expiresAt),
             revoked_at: iso(t.revokedAt),
+            last_used_at: iso(t.lastUsedAt),
           })),
         });
       }
@@ -72,6 +73,7 @@ export function tokensCommand(program: Command, ctx: CliContext): void {
           status: (t) => status(t),
           created: (t) => t.createdAt,
           expires: (t) => t.expiresAt,
+          "last used": (t) => t.lastUsedAt,
         },
         "tokens",
       );

@@ -6,3 +6,5 @@ export * from "./endpoints.js";
 export * from "./consumers.js";
 export * from "./subscriptions.js";
 export * from "./dead-letters.js";
+export * from "./signing-keys.js";
+export * from "./sessions.js";

@@ -1,0 +1,36 @@
+/**
+ * Account changes beyond create/disable (users.ts): enabling, the global admin flag, and a user's
+ * own API tokens, as the self-service and admin HTTP routes need them.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import type { Db } from "./db/client.js";
+import { apiTokens, users, type User } from "./db/schema/index.js";
+import { BrokerError } from "./errors.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Lifts a user's disabling: his unexpired, unrevoked tokens and sessions work again. */
+export async function enableUser(db: Db, userId: string): Promise<User> {
+  const [row] = await db.update(users).set({ disabledAt: null }).where(eq(users.id, userId)).returning();
+  if (!row) throw new BrokerError("not_found", `user ${userId} not found`);
+  return row;
+}
+
+/** Grants or takes away global admin rights. */
+export async function setUserAdmin(db: Db, userId: string, isAdmin: boolean): Promise<User> {
+  const [row] = await db.update(users).set({ isAdmin }).where(eq(users.id, userId)).returning();
+  if (!row) throw new BrokerError("not_found", `user ${userId} not found`);
+  return row;
+}
+
+/** Revokes one of the user's own active tokens; anyone else's (or none) is not found. */
+export async function revokeOwnApiToken(db: Db, userId: string, tokenId: string): Promise<void> {
+  const notFound = new BrokerError("not_found", `active token ${tokenId} not found`);
+  if (!UUID.test(tokenId)) throw notFound;
+  const rows = await db
+    .update(apiTokens)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    .returning({ id: apiTokens.id });
+  if (rows.length === 0) throw notFound;
+}

@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { BrokerError, listSessions, revokeSession, type Db } from "@wb/authz";
+import type { AppEnv } from "../env.js";
+
+export interface SessionsDeps {
+  db: Db;
+}
+
+/**
+ * The caller's signed-in sessions (from GitHub sign-in), to see where he is signed in and to end
+ * one (a lost laptop). Ending a session refuses its access and refresh tokens at once and closes
+ * its NATS connections within the revocation bound. Another user's session is not found.
+ */
+export function sessionRoutes(deps: SessionsDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.get("/", async (c) => {
+    const credential = c.get("credential");
+    const rows = await listSessions(deps.db, c.get("principal").userId);
+    return c.json({
+      sessions: rows.map((s) => ({
+        id: s.id,
+        method: s.method,
+        current: credential.kind === "session" && credential.id === s.id,
+        created_at: s.createdAt.toISOString(),
+        last_used_at: s.lastUsedAt.toISOString(),
+        revoked_at: s.revokedAt?.toISOString() ?? null,
+        revoked_reason: s.revokedReason,
+      })),
+    });
+  });
+
+  app.delete("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await revokeSession(deps.db, id, "revoked_by_user", c.get("principal").userId))) {
+      throw new BrokerError("not_found", `session ${id} not found`);
+    }
+    return c.body(null, 204);
+  });
+
+  return app;
+}
