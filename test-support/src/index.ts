@@ -10,3 +10,4 @@ export * from "./nats.js";
 export * from "./pg-proxy.js";
 export * from "./stream.js";
 export * from "./webhooks.js";
+export * from "./fake-github/index.js";
