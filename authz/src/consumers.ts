@@ -8,6 +8,7 @@ import type { Db } from "./db/client.js";
 import { consumers, type Consumer, type StartPolicy } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
 import { CONSUMER_NAME, durableName } from "./naming.js";
+import { CONSUMER_NAME_RULE, startTimeProblem } from "./rules/limits.js";
 
 export const DEFAULT_CONSUMER = "default";
 
@@ -19,7 +20,7 @@ export type ConsumerStart =
 
 
 function checkName(name: string): void {
-  if (!CONSUMER_NAME.test(name)) throw new BrokerError("invalid_request", "consumer names are 1-32 chars of a-z, 0-9, '_', '-', starting with a letter or digit");
+  if (!CONSUMER_NAME.test(name)) throw new BrokerError("invalid_request", CONSUMER_NAME_RULE);
 }
 
 /** The user's default consumer row, created on first use (its durable starts at `all`). */
@@ -55,6 +56,8 @@ export async function createConsumer(
   input: { name: string; start: ConsumerStart; maxDeliver?: number },
 ): Promise<Consumer> {
   checkName(input.name);
+  const badTime = input.start.policy === "time" ? startTimeProblem(input.start.time) : undefined;
+  if (badTime) throw new BrokerError("invalid_request", badTime);
   const [row] = await db
     .insert(consumers)
     .values({

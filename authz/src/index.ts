@@ -21,3 +21,7 @@ export { jsonLogger, loadCalloutConfig, startCallout, type CalloutConfig, type R
 export { calloutNatsConfig, type CalloutConfigBlocks, type CalloutConfigOptions } from "./callout/nats-config.js";
 export { REVOCATION_BOUND_MS } from "./callout/revoker.js";
 export * from "./auth/index.js";
+export * from "./audit.js";
+export * from "./placement.js";
+export * from "./reservations.js";
+export * from "./rules/index.js";

@@ -5,8 +5,8 @@ export function durableName(userId: string, consumer = "default"): string {
   return `u_${userId.replace(/-/g, "")}_${consumer}`;
 }
 
-/** Consumer names users may choose: short, subject-token safe. */
-export const CONSUMER_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** Consumer names users may choose (defined with the other rules). */
+export { CONSUMER_NAME } from "./rules/limits.js";
 
 /** Private inbox prefix for a user's direct NATS connections (shared `_INBOX.>` leaks replies). */
 export function userInboxPrefix(userId: string): string {

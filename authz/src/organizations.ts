@@ -1,29 +1,41 @@
 import { and, count, eq, inArray, ne, type SQL } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { memberships, organizations, users, type OrgRole } from "./db/schema/index.js";
+import { recordAudit, type Acting, type AuditAction } from "./audit.js";
 import { BrokerError } from "./errors.js";
+import { ACCOUNT_NAME, ORG_NAME_RULE } from "./rules/limits.js";
 
-const ORG_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export async function createOrganization(db: Db, name: string, acting?: Acting) {
+  if (!ACCOUNT_NAME.test(name)) throw new BrokerError("invalid_request", ORG_NAME_RULE);
+  return db.transaction(async (tx) => {
+    const [row] = await tx.insert(organizations).values({ name }).onConflictDoNothing().returning();
+    if (!row) throw new BrokerError("conflict", `organization ${name} already exists`);
+    if (acting) await recordAudit(tx, acting, { action: "organization.created", targetType: "organization", targetId: row.id, organizationId: row.id, details: { name } });
+    return row;
+  });
+}
 
-export async function createOrganization(db: Db, name: string) {
-  if (!ORG_NAME.test(name)) throw new BrokerError("invalid_request", "organization name must be 1-64 chars of a-z, 0-9, '.', '_', '-'");
-  const [row] = await db.insert(organizations).values({ name }).onConflictDoNothing().returning();
-  if (!row) throw new BrokerError("conflict", `organization ${name} already exists`);
-  return row;
+/** Records a membership change in the audit log. */
+function auditMember(tx: Pick<Db, "insert">, acting: Acting | undefined, action: AuditAction, organizationId: string, userId: string, details: Record<string, unknown>) {
+  if (!acting) return;
+  return recordAudit(tx, acting, { action, targetType: "membership", targetId: `${organizationId}:${userId}`, organizationId, details: { user_id: userId, ...details } });
 }
 
 /**
  * Adds a member, or changes the role of an existing one. Demoting the organization's last
  * admin is refused (conflict): an organization always keeps someone who can manage it.
  */
-export async function addMember(db: Db, organizationId: string, userId: string, role: OrgRole) {
+export async function addMember(db: Db, organizationId: string, userId: string, role: OrgRole, acting?: Acting) {
   await db.transaction(async (tx) => {
     await lockOrganization(tx, organizationId);
     if (role !== "admin") await refuseLastAdmin(tx, organizationId, userId, "demote");
+    const [before] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
     await tx
       .insert(memberships)
       .values({ organizationId, userId, role })
       .onConflictDoUpdate({ target: [memberships.organizationId, memberships.userId], set: { role } });
+    if (!before) await auditMember(tx, acting, "member.added", organizationId, userId, { role });
+    else if (before.role !== role) await auditMember(tx, acting, "member.role_changed", organizationId, userId, { from: before.role, to: role });
   });
 }
 
@@ -67,15 +79,16 @@ export async function listMembers(db: Db, organizationId: string) {
  * Ends a membership (the user keeps everything else); not_found when there is none, conflict
  * when he is the organization's last admin.
  */
-export async function removeMember(db: Db, organizationId: string, userId: string): Promise<void> {
+export async function removeMember(db: Db, organizationId: string, userId: string, acting?: Acting): Promise<void> {
   await db.transaction(async (tx) => {
     await lockOrganization(tx, organizationId);
     await refuseLastAdmin(tx, organizationId, userId, "remove");
     const rows = await tx
       .delete(memberships)
       .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
-      .returning({ userId: memberships.userId });
+      .returning({ userId: memberships.userId, role: memberships.role });
     if (rows.length === 0) throw new BrokerError("not_found", "the user is not a member of this organization");
+    await auditMember(tx, acting, "member.removed", organizationId, userId, { role: rows[0]!.role });
   });
 }
 
@@ -83,34 +96,29 @@ export async function removeMember(db: Db, organizationId: string, userId: strin
  * Changes an existing member's role; not_found when he is not a member, conflict when it
  * would demote the last admin.
  */
-export async function changeMemberRole(db: Db, organizationId: string, userId: string, role: OrgRole): Promise<void> {
+export async function changeMemberRole(db: Db, organizationId: string, userId: string, role: OrgRole, acting?: Acting): Promise<void> {
   await db.transaction(async (tx) => {
     await lockOrganization(tx, organizationId);
     if (role !== "admin") await refuseLastAdmin(tx, organizationId, userId, "demote");
+    const [before] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
     const rows = await tx
       .update(memberships)
       .set({ role })
       .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
       .returning({ userId: memberships.userId });
     if (rows.length === 0) throw new BrokerError("not_found", "the user is not a member of this organization");
+    if (before && before.role !== role) await auditMember(tx, acting, "member.role_changed", organizationId, userId, { from: before.role, to: role });
   });
 }
 
 /** Creates an organization whose first admin is `adminUserId`, in one transaction. */
-export async function createOrganizationWithAdmin(db: Db, name: string, adminUserId: string) {
+export async function createOrganizationWithAdmin(db: Db, name: string, adminUserId: string, acting?: Acting) {
   return db.transaction(async (tx) => {
-    const org = await createOrganization(tx as unknown as Db, name);
+    const org = await createOrganization(tx as unknown as Db, name, acting);
     await tx.insert(memberships).values({ organizationId: org.id, userId: adminUserId, role: "admin" });
+    await auditMember(tx, acting, "member.added", org.id, adminUserId, { role: "admin" });
     return org;
   });
-}
-
-/** The user's role in the organization, or undefined when he is not a member. */
-export async function membershipRole(db: Db, organizationId: string, userId: string): Promise<OrgRole | undefined> {
-  const row = await db.query.memberships.findFirst({
-    where: and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)),
-  });
-  return row?.role;
 }
 
 /** The organizations a user belongs to, with his role and the member count, by name. */
@@ -148,10 +156,13 @@ async function refuseLastAdmin(tx: Tx, organizationId: string, userId: string, w
 }
 
 /** Adds a new member; conflict when he already is one (changing a role is changeMemberRole). */
-export async function addNewMember(db: Db, organizationId: string, userId: string, role: OrgRole) {
-  const [row] = await db.insert(memberships).values({ organizationId, userId, role }).onConflictDoNothing().returning();
-  if (!row) throw new BrokerError("conflict", "the user is already a member of this organization");
-  return row;
+export async function addNewMember(db: Db, organizationId: string, userId: string, role: OrgRole, acting?: Acting) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.insert(memberships).values({ organizationId, userId, role }).onConflictDoNothing().returning();
+    if (!row) throw new BrokerError("conflict", "the user is already a member of this organization");
+    await auditMember(tx, acting, "member.added", organizationId, userId, { role });
+    return row;
+  });
 }
 
 /** A current member of the organization by user name, with his role; undefined for anyone else. */

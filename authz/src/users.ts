@@ -1,25 +1,28 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { apiTokens, users, type User } from "./db/schema/index.js";
+import { recordAudit, type Acting } from "./audit.js";
 import { BrokerError } from "./errors.js";
+import { checkAccountName } from "./placement.js";
+import { ACCOUNT_NAME, USER_NAME_RULE, UUID } from "./rules/limits.js";
 import { displayPrefix, generateApiToken, hashApiToken } from "./tokens.js";
 
-const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-export async function createUser(db: Db, input: { name: string; isAdmin?: boolean }): Promise<User> {
-  if (!USER_NAME.test(input.name)) {
-    throw new BrokerError("invalid_request", "user name must be 1-64 chars of a-z, 0-9, '.', '_', '-'");
-  }
-  const [row] = await db
-    .insert(users)
-    .values({ name: input.name, isAdmin: input.isAdmin ?? false })
-    .onConflictDoNothing()
-    .returning();
-  if (!row) throw new BrokerError("conflict", `user ${input.name} already exists`);
-  return row;
+export async function createUser(db: Db, input: { name: string; isAdmin?: boolean }, acting?: Acting): Promise<User> {
+  if (!ACCOUNT_NAME.test(input.name)) throw new BrokerError("invalid_request", USER_NAME_RULE);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(users)
+      .values({ name: input.name, isAdmin: input.isAdmin ?? false })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw new BrokerError("conflict", `user ${input.name} already exists`);
+    if (acting) await recordAudit(tx, acting, { action: "user.created", targetType: "user", targetId: row.id, details: { name: row.name, admin: row.isAdmin } });
+    return row;
+  });
 }
 
 export async function findUserByName(db: Db, name: string): Promise<User> {
+  checkAccountName(name, "user");
   const row = await db.query.users.findFirst({ where: eq(users.name, name) });
   if (!row) throw new BrokerError("not_found", `user ${name} not found`);
   return row;
@@ -35,22 +38,32 @@ export async function createApiToken(
   userId: string,
   name: string,
   expiresAt?: Date,
+  acting?: Acting,
 ): Promise<{ id: string; token: string }> {
   const token = generateApiToken();
-  const [row] = await db
-    .insert(apiTokens)
-    .values({ userId, name, tokenHash: hashApiToken(token), displayPrefix: displayPrefix(token), expiresAt })
-    .returning({ id: apiTokens.id });
-  return { id: row!.id, token };
+  const id = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(apiTokens)
+      .values({ userId, name, tokenHash: hashApiToken(token), displayPrefix: displayPrefix(token), expiresAt })
+      .returning({ id: apiTokens.id });
+    // Never the token itself: its id, name and owner.
+    if (acting) await recordAudit(tx, acting, { action: "token.created", targetType: "token", targetId: row!.id, details: { user_id: userId, name, expires_at: expiresAt?.toISOString() ?? null } });
+    return row!.id;
+  });
+  return { id, token };
 }
 
-export async function revokeApiToken(db: Db, tokenId: string): Promise<void> {
-  const rows = await db
-    .update(apiTokens)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiTokens.id, tokenId), isNull(apiTokens.revokedAt)))
-    .returning({ id: apiTokens.id });
-  if (rows.length === 0) throw new BrokerError("not_found", `active token ${tokenId} not found`);
+export async function revokeApiToken(db: Db, tokenId: string, acting?: Acting): Promise<void> {
+  if (!UUID.test(tokenId)) throw new BrokerError("not_found", `active token ${tokenId} not found`);
+  await db.transaction(async (tx) => {
+    const rows = await tx
+      .update(apiTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiTokens.id, tokenId), isNull(apiTokens.revokedAt)))
+      .returning({ id: apiTokens.id, userId: apiTokens.userId });
+    if (rows.length === 0) throw new BrokerError("not_found", `active token ${tokenId} not found`);
+    if (acting) await recordAudit(tx, acting, { action: "token.revoked", targetType: "token", targetId: tokenId, details: { user_id: rows[0]!.userId } });
+  });
 }
 
 export async function listApiTokens(db: Db, userId: string) {
@@ -73,12 +86,16 @@ export async function listApiTokens(db: Db, userId: string) {
  * Marks a user disabled. His tokens stop authenticating at once (authenticateCredential checks
  * `disabled_at`); nothing is deleted. Disabling an already disabled user keeps the first time.
  */
-export async function disableUser(db: Db, userId: string): Promise<User> {
-  const [row] = await db
-    .update(users)
-    .set({ disabledAt: new Date() })
-    .where(and(eq(users.id, userId), isNull(users.disabledAt)))
-    .returning();
+export async function disableUser(db: Db, userId: string, acting?: Acting): Promise<User> {
+  const row = await db.transaction(async (tx) => {
+    const [disabled] = await tx
+      .update(users)
+      .set({ disabledAt: new Date() })
+      .where(and(eq(users.id, userId), isNull(users.disabledAt)))
+      .returning();
+    if (disabled && acting) await recordAudit(tx, acting, { action: "user.disabled", targetType: "user", targetId: userId, details: { name: disabled.name } });
+    return disabled;
+  });
   if (row) return row;
   const existing = await db.query.users.findFirst({ where: eq(users.id, userId) });
   if (!existing) throw new BrokerError("not_found", `user ${userId} not found`);

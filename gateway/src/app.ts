@@ -3,7 +3,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ConsumerManager, Database, SecretBox } from "@wb/authz";
 import type { Logger } from "pino";
-import { BrokerError } from "@wb/authz";
+import { bodyLimit } from "hono/body-limit";
+import { BrokerError, MAX_API_BODY_BYTES } from "@wb/authz";
 import type { Config } from "./config.js";
 import type { EndpointCache } from "./endpoint-cache.js";
 import type { AppEnv } from "./env.js";
@@ -26,6 +27,8 @@ import { authRoutes, jwksRoutes } from "./routes/auth.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
+import { reservationRoutes } from "./routes/reservations.js";
+import { auditRoutes } from "./routes/audit.js";
 
 export interface AppDeps {
   config: Config;
@@ -60,6 +63,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const api = new Hono<AppEnv>();
   api.use(bearerAuth(db, deps.auth.verifier));
+  // JSON bodies are parsed whole: cap them (declared or chunked) before anything reads one.
+  api.use(
+    bodyLimit({
+      maxSize: MAX_API_BODY_BYTES,
+      onError: () => {
+        throw new BrokerError("payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes`);
+      },
+    }),
+  );
   api.route("/me", meRoutes({ ...deps, db }));
   api.route("/messages", messageRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
@@ -70,6 +82,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/tokens", tokenRoutes({ db }));
   api.route("/sessions", sessionRoutes({ db }));
   api.route("/users", userRoutes({ ...deps, db }));
+  api.route("/reservations", reservationRoutes({ db }));
+  api.route("/audit", auditRoutes({ db }));
   app.route("/api/v1", api);
   return app;
 }

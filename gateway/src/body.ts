@@ -55,16 +55,5 @@ function readIncoming(incoming: IncomingMessage, limit: number, tooLarge: () => 
   });
 }
 
-/**
- * Room kept in a NATS message for headers: the sender's (node:http caps them at 16 KiB by
- * default) plus the broker's own (`Wb-*`, under 1 KiB), with a wide margin.
- */
-export const HEADER_ALLOWANCE = 64 * 1024;
-
-/**
- * The largest body that fits in one NATS message under the server's `max_payload`, which
- * bounds headers and body together. A body limit above this could never be stored.
- */
-export function bodyCeiling(maxPayload: number): number {
-  return Math.max(0, maxPayload - HEADER_ALLOWANCE);
-}
+/** Defined with the other limits in authz (the CLI checks endpoint body limits against it too). */
+export { bodyCeiling, HEADER_ALLOWANCE } from "@wb/authz";

@@ -31,6 +31,9 @@ const endpointScopes = [
   ["public", SCOPES.publicEndpoint],
 ] as const;
 
+/** Endpoints made fresh for a destructive request, including the organization's own space. */
+const freshScopes = [...endpointScopes, ["orgSpace", SCOPES.orgSpaceEndpoint]] as const;
+
 const messageScopes = [
   ["own", SCOPES.ownMessage],
   ["org", SCOPES.orgMessage],
@@ -114,6 +117,23 @@ export const ROWS: MatrixRow[] = [
     expect: { none: 403, manage: 201 },
     noneMayBe403: true,
   },
+  {
+    route: "POST /api/v1/endpoints",
+    scope: SCOPES.orgSpaceEndpoint,
+    note: "owner: the organization, in its namespace o/<org>/",
+    request: (fx) => ({
+      path: "/api/v1/endpoints",
+      body: { path: `o/${fx.org.name}/${fx.unique("ns")}`, provider: "github", owner: { organization: fx.org.name } },
+    }),
+    expect: { none: 404, read: 403, manage: 201 },
+  },
+  {
+    route: "POST /api/v1/endpoints",
+    scope: SCOPES.publishOwn,
+    note: "public: true, for oneself (public is a privilege)",
+    request: (fx) => ({ path: "/api/v1/endpoints", body: { path: `matrix/${fx.unique("pub")}`, provider: "github", public: true } }),
+    expect: { read: 403, manage: 201 },
+  },
   ...["owner_id", "owner_user_id", "organization_id", "filter_subject", "user_id"].map(
     (field): MatrixRow => ({
       route: "POST /api/v1/endpoints",
@@ -126,7 +146,47 @@ export const ROWS: MatrixRow[] = [
       expect: { manage: 400 },
     }),
   ),
-  ...endpointScopes.map(
+  ...freshScopes.map(
+    ([kind, scope]): MatrixRow => ({
+      route: "PATCH /api/v1/endpoints/:id",
+      scope,
+      note: "description",
+      request: async (fx) => ({ path: `/api/v1/endpoints/${(await fx.freshEndpoint(kind)).id}`, body: { description: "changed" } }),
+      expect: manage(200),
+      check: (body) => (body.description !== "changed" ? "description not changed" : undefined),
+    }),
+  ),
+  {
+    route: "PATCH /api/v1/endpoints/:id",
+    scope: SCOPES.publishOwnerEndpoint,
+    note: "public: true on the user's private endpoint",
+    request: async (fx) => ({ path: `/api/v1/endpoints/${(await fx.freshEndpoint("own")).id}`, body: { public: true } }),
+    expect: { none: 404, read: 403, manage: 200 },
+  },
+  {
+    route: "PATCH /api/v1/endpoints/:id",
+    scope: SCOPES.publishOrgEndpoint,
+    note: "public: true on the organization's endpoint",
+    request: async (fx) => ({ path: `/api/v1/endpoints/${(await fx.freshEndpoint("org")).id}`, body: { public: true } }),
+    expect: { none: 404, read: 403, manage: 200 },
+  },
+  ...[
+    ["rename", { path: "matrix/elsewhere" }],
+    ["provider", { provider: "none" }],
+    ["owner", { owner: { user: "someone" } }],
+    ["owner_user_id", { owner_user_id: NIL }],
+  ].map(
+    ([note, body]): MatrixRow => ({
+      route: "PATCH /api/v1/endpoints/:id",
+      scope: SCOPES.ownEndpoint,
+      note: `fixed field: ${note as string}`,
+      request: async (fx) => ({ path: `/api/v1/endpoints/${(await fx.freshEndpoint("own")).id}`, body }),
+      expect: { none: 404, manage: 400 },
+    }),
+  ),
+  { route: "PATCH /api/v1/endpoints/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/endpoints/${NIL}`, body: {} }), expect: { none: 404 } },
+  { route: "PATCH /api/v1/endpoints/:id", scope: SCOPES.missing, note: "36 dashes", request: () => ({ path: `/api/v1/endpoints/${"-".repeat(36)}`, body: {} }), expect: { none: 404 } },
+  ...freshScopes.map(
     ([kind, scope]): MatrixRow => ({
       route: "POST /api/v1/endpoints/:id/rotate-secret",
       scope,
@@ -141,7 +201,7 @@ export const ROWS: MatrixRow[] = [
     request: () => ({ path: `/api/v1/endpoints/${NIL}/rotate-secret`, body: {} }),
     expect: { none: 404 },
   },
-  ...endpointScopes.map(
+  ...freshScopes.map(
     ([kind, scope]): MatrixRow => ({
       route: "DELETE /api/v1/endpoints/:id",
       scope,
@@ -150,6 +210,52 @@ export const ROWS: MatrixRow[] = [
     }),
   ),
   { route: "DELETE /api/v1/endpoints/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/endpoints/${NIL}` }), expect: { none: 404 } },
+
+  // ---- reservations
+  {
+    route: "POST /api/v1/reservations",
+    scope: SCOPES.globalAdminAction,
+    request: (fx) => ({ path: "/api/v1/reservations", body: { prefix: `reserved/${fx.unique("p")}`, owner: { organization: fx.org.name } } }),
+    expect: { read: 403, manage: 201 },
+  },
+  {
+    route: "GET /api/v1/reservations",
+    scope: SCOPES.self,
+    request: () => ({ path: "/api/v1/reservations" }),
+    expect: { manage: 200 },
+    check(body, who, fx) {
+      const listed = body.reservations.some((r: any) => r.id === fx.orgReservation);
+      const may = who !== "anonymous" && SCOPES.orgReservation.access(who) !== "none";
+      return listed !== may ? `${may ? "lacks" : "shows"} the organization's reservation` : undefined;
+    },
+  },
+  {
+    route: "DELETE /api/v1/reservations/:id",
+    scope: SCOPES.orgReservation,
+    request: async (fx) => ({ path: `/api/v1/reservations/${await fx.freshReservation()}` }),
+    expect: { none: 404, read: 403, manage: 204 },
+  },
+  { route: "DELETE /api/v1/reservations/:id", scope: SCOPES.missing, note: "unknown id", request: () => ({ path: `/api/v1/reservations/${NIL}` }), expect: { none: 404 } },
+
+  // ---- audit log
+  {
+    route: "GET /api/v1/audit",
+    scope: SCOPES.auditLog,
+    request: () => ({ path: "/api/v1/audit?limit=1000" }),
+    expect: { read: 403, manage: 200 },
+    check(body, who, fx) {
+      if (who === "orgAdmin" && body.entries.some((e: any) => e.organization_id !== fx.org.id)) return "an org admin sees entries of other organizations";
+      if (!body.entries.some((e: any) => e.organization_id === fx.org.id)) return "the organization's entries are missing";
+      return undefined;
+    },
+  },
+  {
+    route: "GET /api/v1/audit",
+    scope: SCOPES.org,
+    note: "?organization=<org>",
+    request: (fx) => ({ path: `/api/v1/audit?organization=${fx.org.name}` }),
+    expect: { none: 404, read: 403, manage: 200 },
+  },
 
   // ---- messages
   {

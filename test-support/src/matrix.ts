@@ -15,7 +15,7 @@
  * existence behind a 403); `runMatrix()` sends every request and returns every mismatch at once.
  */
 import { randomBytes } from "node:crypto";
-import { addMember, createApiToken, createEndpoint, createOrganization, createUser, startSession, type Db, type SecretBox } from "@wb/authz";
+import { addMember, CLI_ACTOR, cliActing, createApiToken, createEndpoint, createOrganization, createReservation, createUser, startSession, type Db, type SecretBox } from "@wb/authz";
 import { createApp } from "@wb/gateway";
 import { postGithub } from "./webhooks.js";
 
@@ -55,7 +55,10 @@ export interface MatrixFixture {
   endpoints: Record<EndpointKind, MatrixEndpoint>;
   /** One stored message on each endpoint (stream sequence). */
   messages: Record<EndpointKind, number>;
-  freshEndpoint(kind: EndpointKind): Promise<MatrixEndpoint>;
+  /** `orgSpace`: an organization endpoint in its own namespace (`o/<org>/...`), which its members manage. */
+  freshEndpoint(kind: EndpointKind | "orgSpace"): Promise<MatrixEndpoint>;
+  /** A path prefix reserved for the fixture organization. */
+  freshReservation(): Promise<string>;
   freshUser(): Promise<MatrixUser>;
   /** Ids of a new API token / a new signed-in session of the owner's, for requests that revoke one. */
   freshOwnerToken(): Promise<string>;
@@ -65,6 +68,8 @@ export interface MatrixFixture {
   /** The owner's named consumer (created through the API) and one subscription of his. */
   ownerConsumer: string;
   ownerSubscription: string;
+  /** A reservation held by the fixture organization (made by the CLI, so it is in the audit log). */
+  orgReservation: string;
   /** A new named consumer / subscription of the owner's, for requests that delete one. */
   freshConsumer(): Promise<string>;
   freshSubscription(): Promise<string>;
@@ -81,8 +86,23 @@ export const SCOPES = {
   self: { name: "own resources", access: () => "manage" },
   /** The owner's private endpoint. Global admins manage every endpoint. */
   ownEndpoint: { name: "user's private endpoint", access: (w) => (w === "owner" || w === "globalAdmin" ? "manage" : "none") },
-  /** The organization's endpoint: admins manage, members and viewers read. */
+  /** The organization's endpoint outside its own space: admins manage, members and viewers read. */
   orgEndpoint: { name: "organization's endpoint", access: (w) => (w === "globalAdmin" ? "manage" : ORG_ROLES[w] ?? "none") },
+  /** The organization's endpoint in its namespace: admins and members manage, viewers read. */
+  orgSpaceEndpoint: {
+    name: "organization's endpoint in o/<org>/",
+    access: (w) => (w === "globalAdmin" || w === "orgMember" ? "manage" : ORG_ROLES[w] ?? "none"),
+  },
+  /** Making an endpoint public: global admins; the organization's admins for its endpoints (the caller's own: read, i.e. 403). */
+  publishOwn: { name: "make one's own endpoint public", access: (w) => (w === "globalAdmin" ? "manage" : "read") },
+  publishOwnerEndpoint: { name: "make the user's endpoint public", access: (w) => (w === "globalAdmin" ? "manage" : w === "owner" ? "read" : "none") },
+  publishOrgEndpoint: { name: "make the org's endpoint public", access: (w) => (w === "globalAdmin" || w === "orgAdmin" ? "manage" : ORG_ROLES[w] ? "read" : "none") },
+  /** A global admin's action whose existence is no secret: 403 for everyone else (reservations). */
+  globalAdminAction: { name: "global admins' action", access: (w) => (w === "globalAdmin" ? "manage" : "read") },
+  /** A reservation held by the organization: its members see it, global admins delete it. */
+  orgReservation: { name: "the organization's reservation", access: (w) => (w === "globalAdmin" ? "manage" : ORG_ROLES[w] ? "read" : "none") },
+  /** The audit log: global admins and organization admins read (their organizations' entries). */
+  auditLog: { name: "audit log", access: (w) => (w === "globalAdmin" || w === "orgAdmin" ? "manage" : "read") },
   /** A public endpoint: everyone reads, its owner (and global admins) manage. */
   publicEndpoint: { name: "public endpoint", access: (w) => (w === "owner" || w === "globalAdmin" ? "manage" : "read") },
   /** The organization itself and its member list. */
@@ -256,12 +276,12 @@ export async function createMatrixFixture(deps: { url: string; db: Db; box: Secr
   await addMember(deps.db, org.id, users.orgMember.id, "member");
   await addMember(deps.db, org.id, users.orgViewer.id, "viewer");
 
-  const freshEndpoint = async (kind: EndpointKind): Promise<MatrixEndpoint> => {
-    const path = `matrix/${unique(kind)}`;
+  const freshEndpoint = async (kind: EndpointKind | "orgSpace"): Promise<MatrixEndpoint> => {
+    const path = kind === "orgSpace" ? `o/${org.name}/${unique("m")}` : `matrix/${unique(kind)}`;
     const { endpoint, secret } = await createEndpoint(deps.db, deps.box, {
       path,
       provider: "github",
-      owner: kind === "org" ? { orgId: org.id } : { userId: users.owner.id },
+      owner: kind === "org" || kind === "orgSpace" ? { orgId: org.id } : { userId: users.owner.id },
       isPublic: kind === "public",
     });
     return { id: endpoint.id, path, secret };
@@ -290,6 +310,9 @@ export async function createMatrixFixture(deps: { url: string; db: Db; box: Secr
   const freshSubscription = async () =>
     (await asOwner("/api/v1/subscriptions", { webhook_path_pattern: `/webhook/${endpoints.own.path}`, consumer: ownerConsumer })).id as string;
   const ownerSubscription = await freshSubscription();
+  const freshReservation = async () =>
+    (await createReservation(deps.db, cliActing(CLI_ACTOR), { prefix: `reserved/${unique("r")}`, owner: { organization: org.name } })).id;
+  const orgReservation = await freshReservation();
 
   return {
     url: deps.url,
@@ -302,6 +325,8 @@ export async function createMatrixFixture(deps: { url: string; db: Db; box: Secr
     endpoints,
     messages,
     freshEndpoint,
+    freshReservation,
+    orgReservation,
     freshUser: () => newUser(),
     freshOwnerToken: async () => (await createApiToken(deps.db, users.owner.id, "matrix-owner")).id,
     freshOwnerSession: async () => (await startSession(deps.db, users.owner.id, "matrix")).session.id,

@@ -1,5 +1,6 @@
-import type { MiddlewareHandler } from "hono";
-import { authenticateCredential, BrokerError, type AccessTokenVerifier, type Db } from "@wb/authz";
+import type { Context, MiddlewareHandler } from "hono";
+import { actorOf, authenticateCredential, BrokerError, type AccessTokenVerifier, type Acting, type Db } from "@wb/authz";
+import { clientAddress } from "./rate-limit/index.js";
 
 /**
  * Bearer credential → principal: an API token or the broker's access JWT alike (authz's one
@@ -16,4 +17,9 @@ export function bearerAuth(db: Db, verifier: AccessTokenVerifier): MiddlewareHan
     c.set("credential", found.credential);
     await next();
   };
+}
+
+/** The caller as the access rules see him (with his organization roles), and where he calls from (for the audit log). */
+export async function actingOf(c: Context, db: Db): Promise<Acting> {
+  return { actor: await actorOf(db, c.get("principal")), via: "api", source: clientAddress(c) };
 }

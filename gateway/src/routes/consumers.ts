@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   BrokerError,
+  CONSUMER_NAME,
+  CONSUMER_NAME_RULE,
   consumerPlan,
   countDeadLetters,
   createConsumer,
@@ -11,6 +13,7 @@ import {
   startOf,
   isInvalidStart,
   type ConsumerManager,
+  startTimeProblem,
   type ConsumerStart,
   type Db,
   type schema,
@@ -25,12 +28,14 @@ export interface ConsumersDeps {
 
 const startSchema = z.union([
   z.enum(["new", "all"]),
-  z.strictObject({ time: z.iso.datetime({ offset: true }) }),
+  z.strictObject({
+    time: z.iso.datetime({ offset: true }).refine((t) => startTimeProblem(new Date(t)) === undefined, { message: "must be a time from 1970-01-01 to 9999-12-31" }),
+  }),
   z.strictObject({ sequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
 ]);
 
 const createBody = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "consumer names are 1-32 chars of a-z, 0-9, '_', '-', starting with a letter or digit"),
+  name: z.string().regex(CONSUMER_NAME, CONSUMER_NAME_RULE),
   start: startSchema.default("new"),
   max_deliver: z.number().int().min(1).max(1000).optional(),
 });

@@ -2,29 +2,25 @@ import { Hono } from "hono";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
-  BrokerError,
-  createEndpoint,
+  createEndpointAs,
   deleteEndpoint,
+  endpointFor,
   ENDPOINTS_CHANGED_SUBJECT,
-  findOrganizationByName,
-  findUserByName,
-  getEndpoint,
   listVisibleEndpoints,
-  mayManage,
-  membershipRole,
-  ownerOf,
-  readableEndpointIds,
+  MAX_BODY_LIMIT,
+  MAX_DESCRIPTION,
   rotateEndpointSecret,
+  updateEndpointAs,
   viewEndpoint,
   type Db,
-  type EndpointOwner,
-  type Principal,
+  type EndpointChanged,
+  type Limits,
   type SecretBox,
 } from "@wb/authz";
-import { bodyCeiling } from "../body.js";
 import { parseDuration } from "../config.js";
 import type { EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
+import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 import { validateProviderOptions } from "../webhooks/options.js";
 
@@ -35,15 +31,26 @@ export interface EndpointsDeps {
   endpoints: EndpointCache;
 }
 
+const maxBodyBytes = z.number().int().min(1).max(MAX_BODY_LIMIT);
+
 // strictObject: unknown keys (owner ids, raw subjects, ...) are rejected, not ignored.
 const createBody = z.strictObject({
   path: z.string().min(1).max(512),
   provider: z.string().min(1),
   secret: z.string().min(8).max(512).optional(),
   provider_options: z.record(z.string(), z.unknown()).optional(),
-  owner: z.union([z.strictObject({ user: z.string() }), z.strictObject({ organization: z.string() })]).optional(),
+  owner: z.union([z.strictObject({ user: z.string().max(64) }), z.strictObject({ organization: z.string().max(64) })]).optional(),
   public: z.boolean().optional(),
-  max_body_bytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
+  max_body_bytes: maxBodyBytes.optional(),
+  description: z.string().max(MAX_DESCRIPTION).optional(),
+});
+
+// The path, the provider and the owner are fixed: a new path is a new endpoint (and `path` here is a 400).
+const patchBody = z.strictObject({
+  description: z.string().max(MAX_DESCRIPTION).nullable().optional(),
+  public: z.boolean().optional(),
+  provider_options: z.record(z.string(), z.unknown()).optional(),
+  max_body_bytes: maxBodyBytes.nullable().optional(),
 });
 
 const MAX_PREVIOUS_VALID_FOR = 30 * 86_400_000;
@@ -63,40 +70,41 @@ const rotateBody = z.strictObject({
     }),
 });
 
+/**
+ * Endpoints. Every rule (who may create for whom and where, public, body limits, the ownership
+ * of paths) is decided in authz (createEndpointAs, endpointFor, updateEndpointAs), the same
+ * functions the CLI calls; this file parses, calls and announces.
+ */
 export function endpointRoutes(deps: EndpointsDeps) {
   const app = new Hono<AppEnv>();
+  const limits = (): Limits => ({ maxPayload: deps.nc.info?.max_payload, validateOptions: validateProviderOptions });
 
-  /** Every gateway (this one first) reloads its endpoint cache. */
-  const announce = async () => {
+  /** Every gateway (this one first) reloads its endpoint cache; reconcilers and the callout's sweep follow. */
+  const announce = async (change: EndpointChanged) => {
     await deps.endpoints.reload();
-    deps.nc.publish(ENDPOINTS_CHANGED_SUBJECT);
+    deps.nc.publish(ENDPOINTS_CHANGED_SUBJECT, JSON.stringify(change));
   };
 
   app.post("/", async (c) => {
     const body = await parseJson(c, createBody);
-    const principal = c.get("principal");
-    const owner = await resolveOwner(deps.db, principal, body.owner);
-    if (!(await mayManage(deps.db, principal, owner))) {
-      throw new BrokerError("forbidden", "you may create endpoints only for yourself or organizations you administer");
-    }
-    const options = validateProviderOptions(body.provider, body.provider_options ?? {});
-    const maxPayload = deps.nc.info?.max_payload;
-    if (body.max_body_bytes !== undefined && maxPayload !== undefined && body.max_body_bytes > bodyCeiling(maxPayload)) {
-      throw new BrokerError(
-        "invalid_request",
-        `max_body_bytes: ${body.max_body_bytes} does not fit in a NATS message; this broker's max_payload of ${maxPayload} bytes allows at most ${bodyCeiling(maxPayload)}`,
-      );
-    }
-    const { endpoint, secret } = await createEndpoint(deps.db, deps.box, {
-      path: body.path,
-      provider: body.provider,
-      providerOptions: options,
-      secret: body.secret,
-      owner,
-      isPublic: body.public,
-      maxBodyBytes: body.max_body_bytes,
-    });
-    await announce();
+    const acting = await actingOf(c, deps.db);
+    const { endpoint, secret } = await createEndpointAs(
+      deps.db,
+      deps.box,
+      acting,
+      {
+        path: body.path,
+        provider: body.provider,
+        providerOptions: body.provider_options,
+        secret: body.secret,
+        owner: body.owner,
+        isPublic: body.public,
+        maxBodyBytes: body.max_body_bytes,
+        description: body.description,
+      },
+      limits(),
+    );
+    await announce({ id: endpoint.id, change: "created" });
     // The secret is returned this once; it is never shown again.
     return c.json({ ...viewEndpoint(endpoint), secret }, 201);
   });
@@ -107,61 +115,50 @@ export function endpointRoutes(deps: EndpointsDeps) {
   });
 
   app.get("/:id", async (c) => {
-    const e = await visibleEndpoint(deps.db, c.get("principal"), c.req.param("id"));
-    return c.json(viewEndpoint(e));
+    const { endpoint } = await endpointFor(deps.db, (await actingOf(c, deps.db)).actor, c.req.param("id"));
+    return c.json(viewEndpoint(endpoint));
+  });
+
+  app.patch("/:id", async (c) => {
+    const acting = await actingOf(c, deps.db);
+    // Not readable: 404 before the body is even looked at.
+    await endpointFor(deps.db, acting.actor, c.req.param("id"));
+    const body = await parseJson(c, patchBody);
+    const { endpoint, accessChanged } = await updateEndpointAs(
+      deps.db,
+      acting,
+      c.req.param("id"),
+      { description: body.description, isPublic: body.public, providerOptions: body.provider_options, maxBodyBytes: body.max_body_bytes },
+      limits(),
+    );
+    // Also without an access change: gateways cache options and body limits.
+    await announce({ id: endpoint.id, change: "updated" });
+    return c.json({ ...viewEndpoint(endpoint), access_changed: accessChanged });
   });
 
   app.post("/:id/rotate-secret", async (c) => {
-    const principal = c.get("principal");
-    const e = await visibleEndpoint(deps.db, principal, c.req.param("id"));
-    if (!(await mayManage(deps.db, principal, ownerOf(e)))) {
-      throw new BrokerError("forbidden", "you may read this endpoint but not rotate its secret");
-    }
+    const acting = await actingOf(c, deps.db);
+    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.param("id"), "manage", "rotate the secret of");
     const body = await parseJson(c, rotateBody);
-    const { endpoint, secret, previousExpiresAt } = await rotateEndpointSecret(deps.db, deps.box, e.id, {
-      secret: body.secret,
-      previousValidFor: body.previous_valid_for,
-    });
-    await announce();
+    const { endpoint, secret, previousExpiresAt } = await rotateEndpointSecret(
+      deps.db,
+      deps.box,
+      e.id,
+      { secret: body.secret, previousValidFor: body.previous_valid_for },
+      acting,
+    );
+    await announce({ id: e.id, change: "rotated" });
     // The new secret is returned this once, like at creation.
     return c.json({ ...viewEndpoint(endpoint), secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
   });
 
   app.delete("/:id", async (c) => {
-    const principal = c.get("principal");
-    const e = await visibleEndpoint(deps.db, principal, c.req.param("id"));
-    if (!(await mayManage(deps.db, principal, ownerOf(e)))) {
-      throw new BrokerError("forbidden", "you may read this endpoint but not delete it");
-    }
-    await deleteEndpoint(deps.db, e.id);
-    await announce();
+    const acting = await actingOf(c, deps.db);
+    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.param("id"), "manage", "delete");
+    await deleteEndpoint(deps.db, e.id, acting);
+    await announce({ id: e.id, change: "deleted" });
     return c.body(null, 204);
   });
 
   return app;
-}
-
-/** An endpoint the principal may read; anything else is the same 404 as a true miss. */
-async function visibleEndpoint(db: Db, p: Principal, id: string) {
-  const e = await getEndpoint(db, id);
-  if (e && (p.isAdmin || (await readableEndpointIds(db, p.userId)).includes(e.id))) return e;
-  throw new BrokerError("not_found", `endpoint ${id} not found`);
-}
-
-async function resolveOwner(
-  db: Db,
-  p: Principal,
-  owner: { user: string } | { organization: string } | undefined,
-): Promise<EndpointOwner> {
-  if (!owner) return { userId: p.userId };
-  if ("organization" in owner) {
-    const org = await findOrganizationByName(db, owner.organization);
-    // Not a member: the same 404 as an organization that does not exist (a 403 would confirm it).
-    if (!p.isAdmin && !(await membershipRole(db, org.id, p.userId))) {
-      throw new BrokerError("not_found", `organization ${owner.organization} not found`);
-    }
-    return { orgId: org.id };
-  }
-  if (!p.isAdmin && owner.user !== p.name) throw new BrokerError("forbidden", "only admins create endpoints for other users");
-  return { userId: (await findUserByName(db, owner.user)).id };
 }

@@ -11,6 +11,7 @@ import {
   grantFilterSubjects,
   CONSUMER_NAME,
   isConsumerGone,
+  CONSUMER_NAME_RULE,
   parseDeliverySubject,
   readableEndpointIds,
   requireConsumer,
@@ -39,7 +40,7 @@ const MIN_FETCH_MS = 1_000;
 /** Longest `nak` delay accepted. */
 const MAX_NAK_DELAY_MS = 24 * 3_600_000;
 
-const consumerName = z.string().regex(CONSUMER_NAME, "consumer names are 1-32 chars of a-z, 0-9, '_', '-'");
+const consumerName = z.string().regex(CONSUMER_NAME, CONSUMER_NAME_RULE);
 
 const pullQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

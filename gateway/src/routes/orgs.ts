@@ -13,13 +13,15 @@ import {
   listMembers,
   listOrganizations,
   listOrganizationsOf,
-  membershipRole,
+  organizationAccess,
   removeMember,
+  requireAccess,
+  type Acting,
   type Db,
   type GrantsChanged,
-  type Principal,
 } from "@wb/authz";
 import type { AppEnv } from "../env.js";
+import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
 export interface OrgsDeps {
@@ -56,7 +58,7 @@ export function orgRoutes(deps: OrgsDeps) {
   app.post("/", async (c) => {
     const body = await parseJson(c, createBody);
     const principal = c.get("principal");
-    const org = await createOrganizationWithAdmin(deps.db, body.name, principal.userId);
+    const org = await createOrganizationWithAdmin(deps.db, body.name, principal.userId, await actingOf(c, deps.db));
     await announce({ organization_id: org.id, user_ids: [principal.userId], change: "organization_created" });
     return c.json(viewOrg(org, { role: "admin", members: 1 }), 201);
   });
@@ -73,24 +75,24 @@ export function orgRoutes(deps: OrgsDeps) {
   });
 
   app.get("/:name", async (c) => {
-    const { org, role } = await visibleOrg(deps.db, c.get("principal"), c.req.param("name"));
+    const { org, role } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.param("name"));
     const members = await listMembers(deps.db, org.id);
     return c.json(viewOrg(org, { role, members: members.length }));
   });
 
   app.get("/:name/members", async (c) => {
-    const { org } = await visibleOrg(deps.db, c.get("principal"), c.req.param("name"));
+    const { org } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.param("name"));
     const rows = await listMembers(deps.db, org.id);
     return c.json({ members: rows.map(viewMember) });
   });
 
   app.post("/:name/members", async (c) => {
-    const principal = c.get("principal");
-    const { org } = await managedOrg(deps.db, principal, c.req.param("name"));
+    const acting = await actingOf(c, deps.db);
+    const { org } = await managedOrg(deps.db, acting, c.req.param("name"));
     const body = await parseJson(c, addMemberBody);
     const user = await findUserByName(deps.db, body.user);
     // Insert only: an existing member's role is changed with PATCH, so a retried POST cannot demote.
-    const row = await addNewMember(deps.db, org.id, user.id, body.role).catch((err: unknown) => {
+    const row = await addNewMember(deps.db, org.id, user.id, body.role, acting).catch((err: unknown) => {
       if (err instanceof BrokerError && err.code === "conflict") {
         throw new BrokerError("conflict", `${user.name} is already a member of ${org.name}; change the role with PATCH`);
       }
@@ -101,22 +103,22 @@ export function orgRoutes(deps: OrgsDeps) {
   });
 
   app.patch("/:name/members/:user", async (c) => {
-    const principal = c.get("principal");
-    const { org } = await managedOrg(deps.db, principal, c.req.param("name"));
+    const acting = await actingOf(c, deps.db);
+    const { org } = await managedOrg(deps.db, acting, c.req.param("name"));
     const body = await parseJson(c, changeRoleBody);
     const user = await memberOf(deps.db, org, c.req.param("user"));
-    await changeMemberRole(deps.db, org.id, user.userId, body.role);
+    await changeMemberRole(deps.db, org.id, user.userId, body.role, acting);
     await announce({ organization_id: org.id, user_ids: [user.userId], change: "role_changed" });
     return c.json(viewMember((await findMemberByName(deps.db, org.id, user.name))!));
   });
 
   app.delete("/:name/members/:user", async (c) => {
-    const principal = c.get("principal");
+    const acting = await actingOf(c, deps.db);
     const name = c.req.param("user");
     // Leaving is always allowed (unless last admin); removing someone else needs admin rights.
-    const { org } = name === principal.name ? await visibleOrg(deps.db, principal, c.req.param("name")) : await managedOrg(deps.db, principal, c.req.param("name"));
+    const { org } = name === acting.actor.name ? await visibleOrg(deps.db, acting, c.req.param("name")) : await managedOrg(deps.db, acting, c.req.param("name"));
     const user = await memberOf(deps.db, org, name);
-    await removeMember(deps.db, org.id, user.userId);
+    await removeMember(deps.db, org.id, user.userId, acting);
     await announce({ organization_id: org.id, user_ids: [user.userId], change: "member_removed" });
     return c.body(null, 204);
   });
@@ -124,21 +126,16 @@ export function orgRoutes(deps: OrgsDeps) {
   return app;
 }
 
-/** The organization if the principal is a member (or a global admin); otherwise the same 404 as a miss. */
-async function visibleOrg(db: Db, p: Principal, name: string): Promise<{ org: Org; role: Role | null }> {
+/** The organization if the caller may see it (organizationAccess); otherwise the same 404 as a miss. */
+async function visibleOrg(db: Db, acting: Acting, name: string, needed: "read" | "manage" = "read"): Promise<{ org: Org; role: Role | null }> {
   const org = await findOrganizationByName(db, name);
-  const role = (await membershipRole(db, org.id, p.userId)) ?? null;
-  if (role || p.isAdmin) return { org, role };
-  throw new BrokerError("not_found", `organization ${name} not found`);
+  requireAccess(organizationAccess(acting.actor, org.id), needed, { notFound: `organization ${name} not found`, forbidden: `only admins of ${name} manage its members` });
+  return { org, role: acting.actor.roles[org.id] ?? null };
 }
 
-/** The organization if the principal administers it; a member who does not gets 403. */
-async function managedOrg(db: Db, p: Principal, name: string): Promise<{ org: Org; role: Role | null }> {
-  const found = await visibleOrg(db, p, name);
-  if (found.role !== "admin" && !p.isAdmin) {
-    throw new BrokerError("forbidden", `only admins of ${name} manage its members`);
-  }
-  return found;
+/** The organization if the caller administers it; a member who does not gets 403. */
+function managedOrg(db: Db, acting: Acting, name: string): Promise<{ org: Org; role: Role | null }> {
+  return visibleOrg(db, acting, name, "manage");
 }
 
 /** A current member of the organization, by user name; anyone else is not found (in this organization). */

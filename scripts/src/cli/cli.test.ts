@@ -266,7 +266,9 @@ describe("endpoints", () => {
       owner: { type: "user", id: expect.any(String), name: owner },
       public: false,
       max_body_bytes: 1024 * 1024,
+      description: null,
       created_at: expect.any(String),
+      updated_at: expect.any(String),
     });
     expect(JSON.parse(outputs[3]!.stdout)).toEqual(listed);
   });

@@ -1,6 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { GRANTS_CHANGED_SUBJECT, migrateDatabase, openDatabase, SecretBox, type Database, type Db, type GrantsChanged } from "@wb/authz";
+import {
+  CLI_ACTOR,
+  cliActing,
+  GRANTS_CHANGED_SUBJECT,
+  migrateDatabase,
+  openDatabase,
+  SecretBox,
+  type Acting,
+  type Database,
+  type Db,
+  type GrantsChanged,
+} from "@wb/authz";
 import { z } from "zod";
 import { Output, type Sink } from "./output.js";
 
@@ -113,6 +124,33 @@ export class CliContext {
   box(): SecretBox {
     this.#box ??= new SecretBox(this.config().SECRET_KEY);
     return this.#box;
+  }
+
+  /** The CLI acts as a global admin; the audit log records it as `cli`. */
+  acting(): Acting {
+    return cliActing(CLI_ACTOR);
+  }
+
+  /**
+   * The NATS server's max_payload, for the same body-limit rule the API applies. Needs
+   * NATS_URL: a limit the server could never carry is refused, not stored.
+   */
+  async maxPayload(): Promise<number> {
+    const { NATS_URL, NATS_USER, NATS_PASSWORD } = this.config();
+    if (!NATS_URL) throw new UsageError("NATS_URL is required to check a body limit against the NATS server's max_payload");
+    let nc: NatsConnection;
+    try {
+      nc = await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, NATS_TIMEOUT_MS);
+    } catch (err) {
+      throw new Error(`cannot connect to NATS at ${NATS_URL} to read its max_payload: ${describeError(err)}`, { cause: err });
+    }
+    try {
+      const max = nc.info?.max_payload;
+      if (!max) throw new Error("the NATS server did not say its max_payload");
+      return max;
+    } finally {
+      await withTimeout(nc.close(), NATS_TIMEOUT_MS, "close timed out").catch(() => {});
+    }
   }
 
   /**

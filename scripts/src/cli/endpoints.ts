@@ -1,27 +1,27 @@
 import { Option, type Command } from "commander";
 import {
   BrokerError,
-  createEndpoint,
+  createEndpointAs,
   deleteEndpoint,
   ENDPOINTS_CHANGED_SUBJECT,
-  findOrganizationByName,
-  findUserByName,
+  findPlacementViolations,
   getEndpoint,
   listAllEndpoints,
   listOrganizations,
   listUsers,
+  MAX_BODY_LIMIT,
   rotateEndpointSecret,
+  updateEndpointAs,
   viewEndpoint,
   type Db,
-  type EndpointOwner,
+  type EndpointChanged,
+  type EndpointPatch,
   type EndpointView,
+  type Limits,
   type schema,
 } from "@wb/authz";
 import { parseBytes, parseDuration, providerNames, validateProviderOptions } from "@wb/gateway";
 import { UsageError, type CliContext } from "./context.js";
-
-/** The same ceiling as the admin API's `max_body_bytes`. */
-const MAX_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** `--option k=v`: values that read as JSON (numbers, booleans, arrays) are parsed, others stay strings. */
 export function parseProviderOptions(pairs: readonly string[]): Record<string, unknown> {
@@ -42,6 +42,7 @@ export function parseProviderOptions(pairs: readonly string[]): Record<string, u
   return options;
 }
 
+/** `--max-body`: a size up to 64 MiB (the server's max_payload is checked by the shared rule). */
 function parseMaxBody(text: string): number {
   const n = parseBytes(text);
   if (n === undefined || n < 1 || n > MAX_BODY_LIMIT) {
@@ -74,7 +75,12 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
   const endpoints = program.command("endpoints").description("register, list, show and delete webhook endpoints");
 
   /** Gateways cache endpoints; tell them, or they notice only at their next refresh. */
-  const announce = (id: string, change: "created" | "deleted" | "rotated") => ctx.announce(ENDPOINTS_CHANGED_SUBJECT, { id, change });
+  const announce = (id: string, change: EndpointChanged["change"]) => ctx.announce(ENDPOINTS_CHANGED_SUBJECT, { id, change } satisfies EndpointChanged);
+  /** The API's checks: a body limit must fit under the running server's max_payload, so it is asked when one is given. */
+  const limits = async (maxBodyBytes: number | null | undefined): Promise<Limits> => ({
+    maxPayload: maxBodyBytes ? await ctx.maxPayload() : undefined,
+    validateOptions: validateProviderOptions,
+  });
 
   endpoints
     .command("create")
@@ -85,30 +91,36 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option("--owner-user <user>", "owned by this user").conflicts("ownerOrg"))
     .addOption(new Option("--owner-org <org>", "owned by this organization (readable by all its members)"))
     .option("--public", "readable by every authenticated user", false)
-    .option("--max-body <size>", "body size limit for this endpoint, e.g. 1MiB (default: the gateway's)")
+    .option("--max-body <size>", "body size limit for this endpoint, e.g. 1MiB (default: the gateway's); checked against the NATS server's max_payload")
     .option("--option <key=value...>", "provider option, repeatable (e.g. --option header=X-Signature)")
-    .addHelpText("after", "\nExactly one of --owner-user and --owner-org is required.")
+    .option("--description <text>", "what sends here, who to ask")
+    .addHelpText("after", "\nExactly one of --owner-user and --owner-org is required. The ownership rules apply as in the API:\nno endpoint nested under or around another owner's, none in another's namespace (u/<user>, o/<org>) or reservation.")
     .action(
       async (
         path: string,
-        opts: { provider: string; secret?: string; ownerUser?: string; ownerOrg?: string; public: boolean; maxBody?: string; option?: string[] },
+        opts: { provider: string; secret?: string; ownerUser?: string; ownerOrg?: string; public: boolean; maxBody?: string; option?: string[]; description?: string },
       ) => {
         if (!opts.ownerUser && !opts.ownerOrg) throw new UsageError("an owner is required: --owner-user <user> or --owner-org <org>");
         const maxBodyBytes = opts.maxBody === undefined ? undefined : parseMaxBody(opts.maxBody);
-        const providerOptions = validateProviderOptions(opts.provider, parseProviderOptions(opts.option ?? []));
+        const providerOptions = parseProviderOptions(opts.option ?? []);
         const db = await ctx.db();
-        const owner: EndpointOwner = opts.ownerUser
-          ? { userId: (await findUserByName(db, opts.ownerUser)).id }
-          : { orgId: (await findOrganizationByName(db, opts.ownerOrg!)).id };
-        const { endpoint, secret } = await createEndpoint(db, ctx.box(), {
-          path,
-          provider: opts.provider,
-          providerOptions,
-          secret: opts.secret,
-          owner,
-          isPublic: opts.public,
-          maxBodyBytes,
-        });
+        // The API's own function: ownership of paths, public, body limit, options (the CLI acts as a global admin).
+        const { endpoint, secret } = await createEndpointAs(
+          db,
+          ctx.box(),
+          ctx.acting(),
+          {
+            path,
+            provider: opts.provider,
+            providerOptions,
+            secret: opts.secret,
+            owner: opts.ownerUser ? { user: opts.ownerUser } : { organization: opts.ownerOrg! },
+            isPublic: opts.public,
+            maxBodyBytes,
+            description: opts.description,
+          },
+          await limits(maxBodyBytes),
+        );
         await announce(endpoint.id, "created");
         const shown = (await ownerNamer(db))(endpoint);
         const generated = opts.secret === undefined;
@@ -182,7 +194,7 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
       if (previousValidFor === undefined) throw new UsageError(`--previous-valid-for: expected a duration such as 30m, 24h, 0s, got ${opts.previousValidFor}`);
       const db = await ctx.db();
       const e = await requireEndpoint(db, id);
-      const { secret, previousExpiresAt } = await rotateEndpointSecret(db, ctx.box(), e.id, { secret: opts.secret, previousValidFor });
+      const { secret, previousExpiresAt } = await rotateEndpointSecret(db, ctx.box(), e.id, { secret: opts.secret, previousValidFor }, ctx.acting());
       await announce(e.id, "rotated");
       const until = previousExpiresAt ? `the previous secret verifies until ${previousExpiresAt.toISOString()}` : "the previous secret no longer verifies";
       if (ctx.json) return ctx.out.json({ id: e.id, secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
@@ -199,9 +211,70 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
     .action(async (id: string) => {
       const db = await ctx.db();
       const e = await requireEndpoint(db, id);
-      await deleteEndpoint(db, e.id);
+      await deleteEndpoint(db, e.id, ctx.acting());
       await announce(e.id, "deleted");
       if (ctx.json) ctx.out.json({ id: e.id, deleted: true });
       else ctx.out.line(`deleted endpoint ${e.id} (${viewEndpoint(e).url_path})`);
+    });
+
+  maintenanceVerbs(endpoints, ctx, announce, limits);
+}
+
+/** `update` and `audit`: the verbs that change or check endpoints after creation. */
+function maintenanceVerbs(
+  endpoints: Command,
+  ctx: CliContext,
+  announce: (id: string, change: EndpointChanged["change"]) => Promise<void>,
+  limits: (maxBodyBytes: number | null | undefined) => Promise<Limits>,
+): void {
+  endpoints
+    .command("update")
+    .description("change an endpoint's description, public flag, provider options or body limit (the path and provider are fixed)")
+    .argument("<id>", "the endpoint's id (see `endpoints list`)")
+    .option("--description <text>", "new description (\"\" clears it)")
+    .addOption(new Option("--public", "make it readable by every authenticated user").conflicts("private"))
+    .option("--private", "readable only by its owner (and the organization's members)")
+    .addOption(new Option("--max-body <size>", "new body size limit, e.g. 1MiB; checked against the NATS server's max_payload").conflicts("defaultMaxBody"))
+    .option("--default-max-body", "back to the gateway's default body limit")
+    .option("--option <key=value...>", "replaces all provider options (repeatable)")
+    .option("--clear-options", "removes all provider options")
+    .action(
+      async (
+        id: string,
+        opts: { description?: string; public?: boolean; private?: boolean; maxBody?: string; defaultMaxBody?: boolean; option?: string[]; clearOptions?: boolean },
+      ) => {
+        if (opts.option && opts.clearOptions) throw new UsageError("--option and --clear-options exclude each other");
+        const patch: EndpointPatch = {
+          description: opts.description === undefined ? undefined : opts.description === "" ? null : opts.description,
+          isPublic: opts.public ? true : opts.private ? false : undefined,
+          maxBodyBytes: opts.defaultMaxBody ? null : opts.maxBody === undefined ? undefined : parseMaxBody(opts.maxBody),
+          providerOptions: opts.clearOptions ? {} : opts.option ? parseProviderOptions(opts.option) : undefined,
+        };
+        if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("nothing to change: give --description, --public/--private, --max-body/--default-max-body or --option/--clear-options");
+        const db = await ctx.db();
+        const { endpoint, accessChanged } = await updateEndpointAs(db, ctx.acting(), id, patch, await limits(patch.maxBodyBytes));
+        await announce(endpoint.id, "updated");
+        const shown = (await ownerNamer(db))(endpoint);
+        if (ctx.json) return ctx.out.json({ ...shown, access_changed: accessChanged });
+        ctx.out.line(`updated endpoint ${shown.id}: ${shown.url_path} (${ownerLabel(shown)}${shown.public ? ", public" : ""})`);
+      },
+    );
+
+  endpoints
+    .command("audit")
+    .description("report endpoints that break the ownership rules (nested under or around another owner's, in another's namespace or reservation); changes nothing")
+    .action(async () => {
+      const db = await ctx.db();
+      const found = await findPlacementViolations(db);
+      if (ctx.json) ctx.out.json({ violations: found.map((v) => ({ endpoint_id: v.endpointId, path: v.path, owner: v.owner, rule: v.rule, with: v.with, reason: v.reason })) });
+      else if (found.length === 0) ctx.out.line("no endpoint breaks the ownership rules");
+      else
+        ctx.out.table(
+          found,
+          { id: (v) => v.endpointId, path: (v) => `/webhook/${v.path}`, owner: (v) => `${v.owner.type === "user" ? "user" : "org"}:${v.owner.name}`, rule: (v) => v.rule, with: (v) => v.with.join(" "), reason: (v) => v.reason },
+          "violations",
+        );
+      // Exit 1 when there is anything to look at, so a script can check.
+      if (found.length > 0) throw new BrokerError("conflict", `${found.length} ownership violation(s) found; nothing was changed`);
     });
 }

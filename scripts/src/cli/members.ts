@@ -7,6 +7,7 @@ import {
   findUserByName,
   listMembers,
   removeMember,
+  type Acting,
   type Db,
   type schema,
 } from "@wb/authz";
@@ -38,7 +39,7 @@ export function membersCommand(program: Command, ctx: CliContext): void {
     verb: string,
     description: string,
     change: string,
-    set: (db: Db, orgId: string, userId: string, role: schema.OrgRole) => Promise<void>,
+    set: (db: Db, orgId: string, userId: string, role: schema.OrgRole, acting: Acting) => Promise<void>,
   ) =>
     members
       .command(verb)
@@ -46,7 +47,7 @@ export function membersCommand(program: Command, ctx: CliContext): void {
       .argument("<org>", "the organization's name")
       .argument("<user>", "the user's name")
       .addOption(
-        new Option("--role <role>", "admin: manages the org's endpoints; member, viewer: read them")
+        new Option("--role <role>", "admin: manages members and all the org's endpoints; member: manages its endpoints in its own space (o/<org>/, its reservations); viewer: reads them")
           .choices(ROLES)
           .makeOptionMandatory(),
       )
@@ -55,7 +56,7 @@ export function membersCommand(program: Command, ctx: CliContext): void {
         const db = await ctx.db();
         const org = await findOrganizationByName(db, orgName);
         const user = await findUserByName(db, userName);
-        await set(db, org.id, user.id, opts.role).catch(notMember(user, org));
+        await set(db, org.id, user.id, opts.role, ctx.acting()).catch(notMember(user, org));
         await ctx.announceGrants({ organization_id: org.id, user_ids: [user.id], change });
         if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, role: opts.role });
         else ctx.out.line(`${user.name} is now ${opts.role} of ${org.name}`);
@@ -98,7 +99,7 @@ export function membersCommand(program: Command, ctx: CliContext): void {
       const db = await ctx.db();
       const org = await findOrganizationByName(db, orgName);
       const user = await findUserByName(db, userName);
-      await removeMember(db, org.id, user.id).catch(notMember(user, org));
+      await removeMember(db, org.id, user.id, ctx.acting()).catch(notMember(user, org));
       await ctx.announceGrants({ organization_id: org.id, user_ids: [user.id], change: "member_removed" });
       if (ctx.json) ctx.out.json({ organization: org.name, user: user.name, removed: true });
       else ctx.out.line(`removed ${user.name} from ${org.name}`);

@@ -11,7 +11,7 @@ export function orgsCommand(program: Command, ctx: CliContext): void {
     .description("create an organization")
     .argument("<name>", "1-64 chars of a-z, 0-9, '.', '_', '-'")
     .action(async (name: string) => {
-      const org = await createOrganization(await ctx.db(), name);
+      const org = await createOrganization(await ctx.db(), name, ctx.acting());
       if (ctx.json) ctx.out.json({ id: org.id, name: org.name, created_at: iso(org.createdAt) });
       else ctx.out.line(`created organization ${org.name} (${org.id})`);
     });

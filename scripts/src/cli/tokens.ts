@@ -35,7 +35,7 @@ export function tokensCommand(program: Command, ctx: CliContext): void {
       const db = await ctx.db();
       const user = await findUserByName(db, userName);
       if (user.disabledAt) throw new BrokerError("invalid_request", `user ${user.name} is disabled`);
-      const { id, token } = await createApiToken(db, user.id, opts.name, expiresAt);
+      const { id, token } = await createApiToken(db, user.id, opts.name, expiresAt, ctx.acting());
       const expires = expiresAt ? `expires ${iso(expiresAt)}` : "never expires";
       ctx.out.note(`created token ${id} "${opts.name}" for ${user.name} (${expires}).`);
       ctx.out.warn("store the token now: it is shown only this once and cannot be recovered.");
@@ -85,7 +85,7 @@ export function tokensCommand(program: Command, ctx: CliContext): void {
     .argument("<token-id>", "the token's id (see `tokens list`)")
     .action(async (id: string) => {
       if (!UUID.test(id)) throw new BrokerError("not_found", `active token ${id} not found`);
-      await revokeApiToken(await ctx.db(), id);
+      await revokeApiToken(await ctx.db(), id, ctx.acting());
       if (ctx.json) ctx.out.json({ id, revoked: true });
       else ctx.out.line(`revoked token ${id}`);
     });

@@ -19,7 +19,7 @@ export function usersCommand(program: Command, ctx: CliContext): void {
     .argument("<name>", "1-64 chars of a-z, 0-9, '.', '_', '-'")
     .option("--admin", "may manage every endpoint, user and organization", false)
     .action(async (name: string, opts: { admin: boolean }) => {
-      const user = await createUser(await ctx.db(), { name, isAdmin: opts.admin });
+      const user = await createUser(await ctx.db(), { name, isAdmin: opts.admin }, ctx.acting());
       if (ctx.json) ctx.out.json(userJson(user));
       else ctx.out.line(`created ${user.isAdmin ? "admin " : ""}user ${user.name} (${user.id})`);
     });
@@ -49,7 +49,7 @@ export function usersCommand(program: Command, ctx: CliContext): void {
     .argument("<name>", "the user's name")
     .action(async (name: string) => {
       const db = await ctx.db();
-      const user = await disableUser(db, (await findUserByName(db, name)).id);
+      const user = await disableUser(db, (await findUserByName(db, name)).id, ctx.acting());
       // Scoped to him: the gateways' reconcilers recheck his durable consumers at once.
       await ctx.announceGrants({ user_ids: [user.id], change: "user_disabled" });
       if (ctx.json) ctx.out.json(userJson(user));

@@ -14,6 +14,8 @@ export const endpoints = pgTable(
     /** Decoded path segments joined by `/`, no leading or trailing slash. */
     path: text("path").notNull().unique(),
     provider: text("provider").notNull(),
+    /** Free text for humans (what sends here, who to ask). */
+    description: text("description"),
     providerOptions: jsonb("provider_options").$type<Record<string, unknown>>().notNull().default({}),
     secretEnc: text("secret_enc").notNull(),
     previousSecretEnc: text("previous_secret_enc"),

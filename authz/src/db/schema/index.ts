@@ -8,3 +8,5 @@ export * from "./subscriptions.js";
 export * from "./dead-letters.js";
 export * from "./signing-keys.js";
 export * from "./sessions.js";
+export * from "./reservations.js";
+export * from "./audit-log.js";
