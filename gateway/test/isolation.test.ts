@@ -6,8 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker } from "./harness/broker.js";
-import { callApi, postGithub, pull } from "./harness/webhooks.js";
+import { callApi, postGithub, pull, startTestBroker, type TestBroker } from "@wb/test-support";
 
 let broker: TestBroker;
 beforeAll(async () => {
