@@ -152,7 +152,17 @@ describe("who may read and manage an endpoint", () => {
     });
   });
 
-  const verdict = (d: ReturnType<typeof mayCreateEndpoint>) => (d.allow ? "allow" : d.code);
+  /** Each case: who, for which owner, with what (path or provider) → allow / forbidden / not_found. */
+  const expectVerdicts = (
+    cases: [keyof typeof actors, OwnerRef, string, string][],
+    decide: (who: keyof typeof actors, owner: OwnerRef, what: string) => ReturnType<typeof mayCreateEndpoint>,
+  ) => {
+    const got = cases.map(([who, owner, what]) => {
+      const d = decide(who, owner, what);
+      return [who, owner.name, what, d.allow ? "allow" : d.code];
+    });
+    expect(got).toEqual(cases.map(([who, owner, what, want]) => [who, owner.name, what, want]));
+  };
 
   it("creation: for oneself anywhere free; for an org by its admins, its members inside its space", () => {
     const cases: [keyof typeof actors, OwnerRef, string, string][] = [
@@ -167,9 +177,7 @@ describe("who may read and manage an endpoint", () => {
       ["globalAdmin", alice, "anything/new", "allow"],
       ["cli", acme, "anything/new", "allow"],
     ];
-    for (const [who, owner, path, want] of cases) {
-      expect(verdict(mayCreateEndpoint(actors[who]!, owner, key(path), reservations)), `${who} for ${owner.name} at ${path}`).toBe(want);
-    }
+    expectVerdicts(cases, (who, owner, path) => mayCreateEndpoint(actors[who]!, owner, key(path), reservations));
   });
 
   it("public is a privilege: global admins; org admins for the org's signed endpoints", () => {
@@ -183,9 +191,7 @@ describe("who may read and manage an endpoint", () => {
       ["globalAdmin", alice, "none", "allow"],
       ["cli", acme, "none", "allow"],
     ];
-    for (const [who, owner, provider, want] of cases) {
-      expect(verdict(mayMakePublic(actors[who]!, owner, provider)), `${who}, ${owner.name}, ${provider}`).toBe(want);
-    }
+    expectVerdicts(cases, (who, owner, provider) => mayMakePublic(actors[who]!, owner, provider));
   });
 });
 

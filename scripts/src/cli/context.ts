@@ -132,18 +132,22 @@ export class CliContext {
   }
 
   /**
-   * The NATS server's max_payload, for the same body-limit rule the API applies. Needs
-   * NATS_URL: a limit the server could never carry is refused, not stored.
+   * A connection as the admin NATS user, for commands that need NATS (NATS_URL is then
+   * required: `why` says what for). The caller closes it.
    */
-  async maxPayload(): Promise<number> {
+  async adminNats(why: string, timeoutMs = NATS_TIMEOUT_MS): Promise<NatsConnection> {
     const { NATS_URL, NATS_USER, NATS_PASSWORD } = this.config();
-    if (!NATS_URL) throw new UsageError("NATS_URL is required to check a body limit against the NATS server's max_payload");
-    let nc: NatsConnection;
+    if (!NATS_URL) throw new UsageError(`NATS_URL is required ${why} (with NATS_USER/NATS_PASSWORD of the admin NATS user)`);
     try {
-      nc = await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, NATS_TIMEOUT_MS);
+      return await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, timeoutMs);
     } catch (err) {
-      throw new Error(`cannot connect to NATS at ${NATS_URL} to read its max_payload: ${describeError(err)}`, { cause: err });
+      throw new Error(`cannot connect to NATS at ${NATS_URL}: ${describeError(err)}`, { cause: err });
     }
+  }
+
+  /** The NATS server's max_payload, for the body-limit rule the API applies: a limit it could never carry is refused. */
+  async maxPayload(): Promise<number> {
+    const nc = await this.adminNats("to check a body limit against the NATS server's max_payload");
     try {
       const max = nc.info?.max_payload;
       if (!max) throw new Error("the NATS server did not say its max_payload");

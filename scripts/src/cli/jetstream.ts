@@ -1,7 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { BrokerError, isNotFound } from "@wb/authz";
-import { connectAdmin, describeError, UsageError, type CliContext } from "./context.js";
+import { UsageError, type CliContext } from "./context.js";
 
 const NATS_TIMEOUT_MS = 5_000;
 
@@ -19,14 +19,7 @@ export interface JetStreamSession {
  * NATS_PASSWORD), and closes the connection afterwards whatever happens.
  */
 export async function withJetStream<T>(ctx: CliContext, fn: (s: JetStreamSession) => Promise<T>): Promise<T> {
-  const { NATS_URL, NATS_USER, NATS_PASSWORD } = ctx.config();
-  if (!NATS_URL) throw new UsageError("NATS_URL is required for this command (with NATS_USER/NATS_PASSWORD of the admin NATS user)");
-  let nc: NatsConnection;
-  try {
-    nc = await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, NATS_TIMEOUT_MS);
-  } catch (err) {
-    throw new Error(`cannot connect to NATS at ${NATS_URL}: ${describeError(err)}`, { cause: err });
-  }
+  const nc = await ctx.adminNats("for this command", NATS_TIMEOUT_MS);
   try {
     const jsm = await jetstreamManager(nc, { timeout: NATS_TIMEOUT_MS });
     const stream = ctx.io.env.STREAM_NAME || "WEBHOOKS";
