@@ -218,3 +218,29 @@ describe("reservations and namespaces", () => {
     expect((await api(mallory, "GET", `/endpoints/${mine.id}`)).body.path).toBe(mine.path);
   });
 });
+
+describe("audit log over the API", () => {
+  it("records who changed access, from where; global admins read all, org admins their org's, others nothing", async () => {
+    const ep = await endpoint(alice, { path: `aud${hex()}`, owner: { organization: acme } });
+    expect((await api(alice, "PATCH", `/endpoints/${ep.id}`, { public: true })).status).toBe(200);
+    expect((await api(alice, "PATCH", `/orgs/${acme}/members/${vic.name}`, { role: "member" })).status).toBe(200);
+
+    const all = await api(root, "GET", "/audit?limit=1000");
+    expect(all.status).toBe(200);
+    const about = all.body.entries.filter((e: { target: { id: string } }) => e.target.id === ep.id);
+    expect(about.map((e: { action: string }) => e.action)).toEqual(["endpoint.updated", "endpoint.created"]);
+    expect(about[0]).toMatchObject({
+      actor: { user_id: alice.id, name: alice.name, via: "api", source: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/) },
+      organization_id: expect.any(String),
+      details: { changed: { public: { from: false, to: true } } },
+    });
+    expect(all.body.entries.some((e: { action: string; details: { to?: string } }) => e.action === "member.role_changed" && e.details.to === "member")).toBe(true);
+
+    // An org admin reads his organization's entries only; a member, a viewer, an outsider get 403.
+    const orgView = await api(alice, "GET", "/audit?limit=1000");
+    expect(orgView.status).toBe(200);
+    expect(new Set(orgView.body.entries.map((e: { organization_id: string }) => e.organization_id))).toEqual(new Set([about[0].organization_id]));
+    for (const who of [bob, mallory]) expect((await api(who, "GET", "/audit")).status).toBe(403);
+    expect((await api(mallory, "GET", `/audit?organization=${acme}`)).status).toBe(404);
+  });
+});

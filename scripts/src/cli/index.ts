@@ -21,6 +21,8 @@ import { subscriptionsCommand } from "./subscriptions.js";
 import { signingKeysCommand } from "./signing-keys.js";
 import { tokensCommand } from "./tokens.js";
 import { usersCommand } from "./users.js";
+import { reservationsCommand } from "./reservations.js";
+import { auditCommand } from "./audit.js";
 
 export { UsageError, type CliIo } from "./context.js";
 
@@ -35,17 +37,19 @@ const NOUNS = [
   orgsCommand,
   membersCommand,
   endpointsCommand,
+  reservationsCommand,
   subscriptionsCommand,
   consumersCommand,
   deadLettersCommand,
   streamCommand,
   signingKeysCommand,
+  auditCommand,
 ];
 
 /** Builds the command tree for one invocation (no module state: tests run many in parallel). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("pnpm cli")
-    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, subscriptions, consumers, dead letters, stream, signing keys")
+    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, reservations, subscriptions, consumers, dead letters, stream, signing keys, audit")
     .option("--json", "print JSON for scripts instead of tables", false)
     .addHelpText(
       "after",
