@@ -36,7 +36,9 @@ export type AuditAction =
   | "token.created"
   | "token.revoked"
   | "user.created"
-  | "user.disabled";
+  | "user.disabled"
+  | "user.enabled"
+  | "user.admin_changed";
 
 export interface AuditRecord {
   action: AuditAction;

@@ -236,6 +236,20 @@ describe("audit log over the API", () => {
     });
     expect(all.body.entries.some((e: { action: string; details: { to?: string } }) => e.action === "member.role_changed" && e.details.to === "member")).toBe(true);
 
+    // Tokens and users changed over the API are recorded too (never the token itself).
+    const tok = await api(alice, "POST", "/tokens", { name: "ci" });
+    expect(tok.status).toBe(201);
+    expect((await api(alice, "DELETE", `/tokens/${tok.body.id}`)).status).toBe(204);
+    const temp = await broker.user();
+    expect((await api(root, "PATCH", `/users/${temp.name}`, { disabled: true })).status).toBe(200);
+    const later = (await api(root, "GET", "/audit?limit=10")).body.entries;
+    expect(later.slice(0, 3).map((e: { action: string; target: { id: string }; actor: { name: string } }) => [e.action, e.target.id, e.actor.name])).toEqual([
+      ["user.disabled", temp.id, root.name],
+      ["token.revoked", tok.body.id, alice.name],
+      ["token.created", tok.body.id, alice.name],
+    ]);
+    expect(JSON.stringify(later)).not.toContain(tok.body.token);
+
     // An org admin reads his organization's entries only; a member, a viewer, an outsider get 403.
     const orgView = await api(alice, "GET", "/audit?limit=1000");
     expect(orgView.status).toBe(200);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, type Db } from "@wb/authz";
 import { parseDuration } from "../config.js";
 import type { AppEnv } from "../env.js";
+import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
 export interface TokensDeps {
@@ -71,14 +72,14 @@ export function tokenRoutes(deps: TokensDeps) {
     const body = await parseJson(c, createBody);
     const expiresAt = expiryOf(body);
     const userId = c.get("principal").userId;
-    const { id, token } = await createApiToken(deps.db, userId, body.name, expiresAt);
+    const { id, token } = await createApiToken(deps.db, userId, body.name, expiresAt, await actingOf(c, deps.db));
     const row = (await listApiTokens(deps.db, userId)).find((t) => t.id === id)!;
     c.header("Cache-Control", "no-store");
     return c.json({ ...view(row), token }, 201);
   });
 
   app.delete("/:id", async (c) => {
-    await revokeOwnApiToken(deps.db, c.get("principal").userId, c.req.param("id"));
+    await revokeOwnApiToken(deps.db, c.get("principal").userId, c.req.param("id"), await actingOf(c, deps.db));
     return c.body(null, 204);
   });
 

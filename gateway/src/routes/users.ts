@@ -14,6 +14,7 @@ import {
   type schema,
 } from "@wb/authz";
 import type { AppEnv } from "../env.js";
+import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
 export interface UsersDeps {
@@ -48,7 +49,7 @@ export function userRoutes(deps: UsersDeps) {
 
   app.post("/", async (c) => {
     const body = await parseJson(c, createBody);
-    return c.json(viewUser(await createUser(deps.db, { name: body.name, isAdmin: body.admin })), 201);
+    return c.json(viewUser(await createUser(deps.db, { name: body.name, isAdmin: body.admin }, await actingOf(c, deps.db))), 201);
   });
 
   app.get("/:name", async (c) => c.json(viewUser(await findUserByName(deps.db, c.req.param("name")))));
@@ -56,16 +57,17 @@ export function userRoutes(deps: UsersDeps) {
   app.patch("/:name", async (c) => {
     const body = await parseJson(c, patchBody);
     let user = await findUserByName(deps.db, c.req.param("name"));
+    const acting = await actingOf(c, deps.db);
     if (user.id === c.get("principal").userId && (body.disabled === true || body.admin === false)) {
       throw new BrokerError("conflict", "you cannot disable yourself or take your own admin rights; ask another admin");
     }
-    if (body.admin !== undefined && body.admin !== user.isAdmin) user = await setUserAdmin(deps.db, user.id, body.admin);
+    if (body.admin !== undefined && body.admin !== user.isAdmin) user = await setUserAdmin(deps.db, user.id, body.admin, acting);
     if (body.disabled === true && !user.disabledAt) {
-      user = await disableUser(deps.db, user.id);
+      user = await disableUser(deps.db, user.id, acting);
       // As the CLI does: the gateways' reconcilers recheck his durables at once.
       await announceGrantsChanged(deps.nc, { user_ids: [user.id], change: "user_disabled" });
     } else if (body.disabled === false && user.disabledAt) {
-      user = await enableUser(deps.db, user.id);
+      user = await enableUser(deps.db, user.id, acting);
       await announceGrantsChanged(deps.nc, { user_ids: [user.id], change: "user_enabled" });
     }
     return c.json(viewUser(user));
