@@ -2,6 +2,8 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { ENDPOINTS_CHANGED_SUBJECT, listAllEndpoints, type Db, type SecretBox } from "@wb/authz";
 import type { Logger } from "pino";
 
+type EndpointRow = Awaited<ReturnType<typeof listAllEndpoints>>[number];
+
 export interface CachedEndpoint {
   id: string;
   path: string;
@@ -24,6 +26,9 @@ export class EndpointCache {
   #timer?: NodeJS.Timeout;
   #loaded = false;
   #reloading?: Promise<void>;
+  #undecryptable = 0;
+  /** Endpoints already logged as undecryptable (one line each, not one per reload). */
+  #reported = new Set<string>();
 
   constructor(
     private readonly deps: { db: Db; box: SecretBox; nc: NatsConnection; log: Logger; refreshMs: number },
@@ -31,6 +36,11 @@ export class EndpointCache {
 
   get ready(): boolean {
     return this.#loaded;
+  }
+
+  /** Endpoints skipped by the last load because their secret did not open under SECRET_KEY. */
+  get undecryptable(): number {
+    return this.#undecryptable;
   }
 
   async start(): Promise<void> {
@@ -57,7 +67,13 @@ export class EndpointCache {
     try {
       const rows = await listAllEndpoints(this.deps.db);
       const next = new Map<string, CachedEndpoint>();
+      let undecryptable = 0;
       for (const e of rows) {
+        const secrets = this.#open(e);
+        if (!secrets) {
+          undecryptable++;
+          continue;
+        }
         next.set(e.path, {
           id: e.id,
           path: e.path,
@@ -65,18 +81,37 @@ export class EndpointCache {
           options: e.providerOptions,
           isPublic: e.isPublic,
           maxBodyBytes: e.maxBodyBytes,
-          current: this.deps.box.open(e.secretEnc),
-          previous:
-            e.previousSecretEnc && e.previousSecretExpiresAt
-              ? { secret: this.deps.box.open(e.previousSecretEnc), expiresAt: e.previousSecretExpiresAt.getTime() }
-              : null,
+          ...secrets,
         });
       }
+      this.#undecryptable = undecryptable;
       this.#byPath = next;
       this.#loaded = true;
     } catch (err) {
       // Keep serving from the last good table; readiness reflects a cache never loaded.
       this.deps.log.warn({ err: (err as Error).message }, "endpoint cache reload failed");
+    }
+  }
+
+  /**
+   * One endpoint's secrets, or undefined (logged) when they do not open: one bad row must not
+   * empty the whole table, which would answer 404 for every endpoint.
+   */
+  #open(e: EndpointRow): Pick<CachedEndpoint, "current" | "previous"> | undefined {
+    try {
+      return {
+        current: this.deps.box.open(e.secretEnc),
+        previous:
+          e.previousSecretEnc && e.previousSecretExpiresAt
+            ? { secret: this.deps.box.open(e.previousSecretEnc), expiresAt: e.previousSecretExpiresAt.getTime() }
+            : null,
+      };
+    } catch {
+      if (!this.#reported.has(e.id)) {
+        this.#reported.add(e.id);
+        this.deps.log.error({ endpointId: e.id, path: e.path }, "endpoint secret does not open under SECRET_KEY; endpoint skipped");
+      }
+      return undefined;
     }
   }
 

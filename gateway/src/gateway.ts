@@ -21,7 +21,7 @@ export interface RunningGateway {
    * This process's endpoint table, read-only. Changes made elsewhere arrive by announcement;
    * tests wait here for one to arrive instead of sleeping.
    */
-  endpoints: Pick<EndpointCache, "match">;
+  endpoints: Pick<EndpointCache, "match" | "undecryptable">;
   close(): Promise<void>;
 }
 

@@ -16,12 +16,14 @@ export function requireHeader(headers: Headers, name: string): string {
 
 /**
  * Checks a signed Unix timestamp (seconds) against `now` (milliseconds): it must be within
- * `toleranceSeconds` in the past or the future. Returns the timestamp.
+ * `toleranceSeconds` in the past or the future. Returns the timestamp. Compared in whole
+ * seconds, as stripe-node and standardwebhooks do: a delivery exactly at the tolerance passes
+ * however late in that second it arrives.
  */
 export function checkTimestamp(value: string, what: string, now: number, toleranceSeconds: number): number {
   if (!/^\d{1,15}$/.test(value)) throw new VerificationError("timestamp_invalid", `${what} is not a Unix timestamp in seconds`);
   const seconds = Number(value);
-  if (Math.abs(now / 1000 - seconds) > toleranceSeconds) {
+  if (Math.abs(Math.floor(now / 1000) - seconds) > toleranceSeconds) {
     throw new VerificationError("timestamp_out_of_range", `${what} is more than ${toleranceSeconds} s from now`);
   }
   return seconds;

@@ -1,6 +1,6 @@
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { standardWebhooks } from "./standard-webhooks.js";
 import { NOW, NOW_S, expectCode, input, without } from "./testing.js";
 
@@ -61,6 +61,19 @@ describe("standard-webhooks", () => {
     expectCode(() => verify(signed(SECRET, NOW + 301_000)), "timestamp_out_of_range");
     expect(verify(signed(SECRET, NOW - 299_000)).verified).toBe(true);
     expectCode(() => verify(signed(SECRET, NOW - 31_000), [SECRET], payload, { tolerance_seconds: 30 }), "timestamp_out_of_range");
+  });
+
+  describe("at exactly the tolerance", () => {
+    afterEach(() => vi.useRealTimers());
+    it("accepts a delivery 300 s old late in that second, as the standardwebhooks library does", () => {
+      const receivedAt = (NOW_S + 300) * 1000 + 999;
+      const headers = signed(SECRET, NOW);
+      vi.useFakeTimers({ now: receivedAt, toFake: ["Date"] });
+      expect(new StandardWebhook(SECRET).verify(payload, headers)).toEqual(JSON.parse(payload));
+      vi.useRealTimers();
+      expect(standardWebhooks.verify(input({ body: payload, headers, secrets: [SECRET], now: receivedAt })).verified).toBe(true);
+      expectCode(() => standardWebhooks.verify(input({ body: payload, headers, secrets: [SECRET], now: receivedAt + 1 })), "timestamp_out_of_range");
+    });
   });
 
   it("accepts any of several space-separated signatures, ignoring other versions", () => {

@@ -45,6 +45,15 @@ describe("stripe", () => {
     expect(verify(header(SECRET, NOW_S + 300)).verified).toBe(true);
   });
 
+  it("accepts a delivery exactly 300 s old late in that second, as stripe-node does", () => {
+    // Received 300.999 s after the signed second: stripe-node compares whole seconds and accepts.
+    const receivedAt = (NOW_S + 300) * 1000 + 999;
+    const h = header(SECRET, NOW_S);
+    expect(Stripe.webhooks.signature!.verifyHeader(payload, h, SECRET, 300, undefined, Math.floor(receivedAt / 1000))).toBe(true);
+    expect(stripe.verify(input({ body: payload, headers: { "Stripe-Signature": h }, secrets: [SECRET], now: receivedAt })).verified).toBe(true);
+    expectCode(() => stripe.verify(input({ body: payload, headers: { "Stripe-Signature": h }, secrets: [SECRET], now: receivedAt + 1 })), "timestamp_out_of_range");
+  });
+
   it("honours tolerance_seconds", () => {
     expectCode(() => verify(header(SECRET, NOW_S - 61), [SECRET], payload, { tolerance_seconds: 60 }), "timestamp_out_of_range");
   });
