@@ -35,16 +35,3 @@ export async function adminOrgIds(db: Db, userId: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/**
- * NATS subject on which every change of who may read what (memberships, roles) is announced,
- * with a JSON payload naming the organization and the users concerned, so that whoever keeps
- * durable consumers' filter subjects in line with the grants can update them at once.
- */
-export const GRANTS_CHANGED_SUBJECT = "wb.control.grants.changed";
-
-/** Payload of a GRANTS_CHANGED_SUBJECT announcement. */
-export interface GrantsChanged {
-  organization_id?: string;
-  user_ids: string[];
-  change: string;
-}

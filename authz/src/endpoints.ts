@@ -14,15 +14,6 @@ import { checkEndpointPlacement, type OwnerRef } from "./rules/ownership.js";
 import { pathKey, storedPathKey } from "./rules/paths.js";
 import { findUserByName } from "./users.js";
 
-/** NATS subject on which every endpoint change is announced, so gateways drop their cache. */
-export const ENDPOINTS_CHANGED_SUBJECT = "wb.control.endpoints.changed";
-
-/** Payload of an ENDPOINTS_CHANGED_SUBJECT announcement, the same from the API and the CLI. */
-export interface EndpointChanged {
-  id: string;
-  change: "created" | "updated" | "deleted" | "rotated";
-}
-
 export type EndpointOwner = { userId: string } | { orgId: string };
 
 export interface NewEndpoint {

@@ -1,3 +1,4 @@
+export * from "./access-changes.js";
 export * from "./accounts.js";
 export * from "./acl.js";
 export * from "./announcements.js";

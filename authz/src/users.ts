@@ -53,9 +53,10 @@ export async function createApiToken(
   return { id, token };
 }
 
-export async function revokeApiToken(db: Db, tokenId: string, acting?: Acting): Promise<void> {
+/** Revokes an active token; returns whose it was (the caller announces the change). */
+export async function revokeApiToken(db: Db, tokenId: string, acting?: Acting): Promise<{ id: string; userId: string }> {
   if (!UUID.test(tokenId)) throw new BrokerError("not_found", `active token ${tokenId} not found`);
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     const rows = await tx
       .update(apiTokens)
       .set({ revokedAt: new Date() })
@@ -63,6 +64,7 @@ export async function revokeApiToken(db: Db, tokenId: string, acting?: Acting): 
       .returning({ id: apiTokens.id, userId: apiTokens.userId });
     if (rows.length === 0) throw new BrokerError("not_found", `active token ${tokenId} not found`);
     if (acting) await recordAudit(tx, acting, { action: "token.revoked", targetType: "token", targetId: tokenId, details: { user_id: rows[0]!.userId } });
+    return rows[0]!;
   });
 }
 

@@ -7,6 +7,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { calloutWiring, connectAdmin, startPrivateNats, type PrivateNats } from "@wb/test-support";
 import type { RunningCallout } from "../src/callout/main.js";
+import type { Revoker } from "../src/callout/revoker.js";
 import { STREAM_SUBJECTS } from "../src/subjects.js";
 
 export interface CalloutStack {
@@ -18,6 +19,8 @@ export interface CalloutStack {
   /** Starts (again) the callout service; a no-op while it runs. */
   startService(): Promise<void>;
   stopService(): Promise<void>;
+  /** The running callout's revoker (announcements, recheck, safety sweep). */
+  revoker(): Revoker | undefined;
   logs: { level: string; msg: string; obj: object }[];
   dispose(): Promise<void>;
 }
@@ -62,6 +65,7 @@ export async function startCalloutStack(opts: {
     sys,
     startService,
     stopService,
+    revoker: () => running?.revoker,
     logs,
     async dispose() {
       await stopService();

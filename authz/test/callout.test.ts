@@ -16,13 +16,15 @@ import { createEndpoint } from "../src/endpoints.js";
 import { durableName, userInboxPrefix } from "../src/naming.js";
 import { ensureDefaultConsumer, listConsumers } from "../src/consumers.js";
 import { createSubscription } from "../src/subscriptions/index.js";
-import { ConsumerManager, consumerPlan } from "../src/durables/index.js";
+import { ConsumerManager, consumerPlan, filtersOf, reconcileDurables } from "../src/durables/index.js";
+import { watchAccessChanges, type AccessChangeWatcher } from "../src/access-changes.js";
+import { announceGrantsChanged, type GrantsChanged } from "../src/announcements.js";
 import { addMember, createOrganization, removeMember } from "../src/organizations.js";
 import { SecretBox } from "../src/secret-box.js";
 import { endpointToken } from "../src/subjects.js";
 import { createApiToken, createUser, disableUser, revokeApiToken } from "../src/users.js";
 import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
-import { accessChanged, kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
+import { kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
 import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
 import { AccessTokenSigner } from "../src/auth/access-token.js";
 import { revokeSession, startSession } from "../src/auth/sessions.js";
@@ -33,6 +35,8 @@ let direct: Database; // for the test's own set-up, never behind the proxy
 let proxy: PgProxy;
 let stack: CalloutStack;
 let durables: ConsumerManager;
+/** The gateways' half of the mechanism (durables' filters), as gateway.ts runs it. */
+let reconciler: AccessChangeWatcher;
 const box = new SecretBox(randomBytes(32));
 
 interface TestUser {
@@ -50,9 +54,16 @@ beforeAll(async () => {
   proxy = await startPgProxy(tdb.url);
   stack = await startCalloutStack({ databaseUrl: proxy.url }); // the callout reads through the proxy
   durables = new ConsumerManager({ jsm: stack.jsm, stream: stack.stream, ackWaitMs: 30_000 });
+  reconciler = watchAccessChanges({
+    nc: stack.admin,
+    log: { warn: (obj, msg) => stack.logs.push({ level: "warn", msg, obj }) },
+    failure: "consumer reconciliation failed",
+    apply: (users) => reconcileDurables({ db: direct.db, consumers: durables }, users),
+  });
 });
 
 afterAll(async () => {
+  await reconciler?.stop();
   await stack?.dispose();
   await proxy?.close();
   await direct?.close();
@@ -291,16 +302,27 @@ describe("authentication", () => {
   });
 });
 
+/** What the API and `pnpm cli` publish after changing access (the admin user is in APP like them). */
+const announce = (change: Partial<GrantsChanged>) => announceGrantsChanged(stack.admin, change);
+
+/** Resolves with how long `nc` took to close after `t0`, or rejects once `ms` have passed. */
+async function closedWithin(nc: NatsConnection, t0: number, ms: number): Promise<number> {
+  await Promise.race([nc.closed(), sleep(ms).then(() => Promise.reject(new Error(`still open after ${ms} ms`)))]);
+  return Date.now() - t0;
+}
+
+const filtersNow = async (durable: string) => filtersOf(await stack.jsm.consumers.info(stack.stream, durable));
+const mentions = (filters: string[], endpointId: string) => filters.some((f) => f.includes(endpointToken(endpointId)));
+
 describe("revocation", () => {
-  it(`a revoked token's connection is closed within ${REVOCATION_BOUND_MS} ms and cannot reconnect`, async () => {
+  it(`a revoked token's connection is closed within ${REVOCATION_BOUND_MS} ms of the announcement and cannot reconnect`, async () => {
     const u = await newUser();
     const nc = await connectAs(u);
-    const closed = nc.closed();
     const t0 = Date.now();
-    await revokeApiToken(direct.db, u.tokenId); // nobody calls kickUser: the sweep must find it
-    await Promise.race([closed, sleep(REVOCATION_BOUND_MS + 2_000)]);
-    const elapsed = Date.now() - t0;
-    expect(nc.isClosed()).toBe(true);
+    await revokeApiToken(direct.db, u.tokenId);
+    await announce({ user_ids: [u.id], change: "token_revoked" }); // as `pnpm cli tokens revoke` does
+    const elapsed = await closedWithin(nc, t0, REVOCATION_BOUND_MS);
+    console.info(`[bound] revoked token: connection closed ${elapsed} ms after the revocation`);
     expect(elapsed).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
     await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
@@ -322,10 +344,15 @@ describe("revocation", () => {
     const nc = await connectAs(u);
     const control = await connectAs(revoked);
     try {
-      // The sweep that closes the revoked one has looked at u's connection too.
+      // One announcement names both: the pass that closes the revoked one looks at u's too...
+      const watcher = stack.revoker()!.watcher;
+      const before = watcher.passes;
       await revokeApiToken(direct.db, revoked.tokenId);
-      await Promise.race([control.closed(), sleep(REVOCATION_BOUND_MS + 2_000)]);
-      expect(control.isClosed()).toBe(true);
+      await announce({ user_ids: [revoked.id, u.id], change: "token_revoked" });
+      await closedWithin(control, Date.now(), REVOCATION_BOUND_MS);
+      // ...and so do its recheck and a full safety sweep.
+      await expect.poll(() => watcher.passes, { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 2);
+      await stack.revoker()!.sweep();
       expect(nc.isClosed()).toBe(false);
       await nc.flush();
       const kicks = stack.logs.filter((l) => /connection (revoked|closed)/.test(l.msg));
@@ -336,34 +363,58 @@ describe("revocation", () => {
     }
   });
 
-  it("a removed membership disconnects him within the bound with no explicit kick; he reconnects with what he may still read", async () => {
+  it("a removed membership disconnects him within the bound of the announcement; he reconnects with what he may still read", async () => {
     const u = await newUser();
     const org = await createOrganization(direct.db, `org_${randomBytes(4).toString("hex")}`);
     await addMember(direct.db, org.id, u.id, "viewer");
     await createEndpoint(direct.db, box, { path: `o/${org.name}`, provider: "none", owner: { orgId: org.id } });
     const nc = await connectAs(u); // stamped with the membership and the org's endpoint
     const t0 = Date.now();
-    await removeMember(direct.db, org.id, u.id); // nothing else: the sweep must notice
-    await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS + 1_000)]);
-    expect(nc.isClosed()).toBe(true);
-    expect(Date.now() - t0).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+    await removeMember(direct.db, org.id, u.id);
+    await announce({ organization_id: org.id, user_ids: [u.id], change: "member_removed" });
+    const elapsed = await closedWithin(nc, t0, REVOCATION_BOUND_MS);
+    console.info(`[bound] removed membership: connection closed ${elapsed} ms after the change`);
+    expect(elapsed).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
     const again = await connectAs(u); // still a valid user
     await again.close();
+  });
+
+  it("a change nobody announced (made in the database by hand) is caught by the safety sweep", async () => {
+    const u = await newUser();
+    const nc = await connectAs(u);
+    await revokeApiToken(direct.db, u.tokenId); // no announcement
+    expect(await stack.revoker()!.sweep()).toBeGreaterThanOrEqual(1);
+    await closedWithin(nc, Date.now(), REVOCATION_BOUND_MS);
+    await expect(connectAs(u)).rejects.toBeInstanceOf(errors.AuthorizationError);
+  });
+
+  it("an expiring token's connection ends at its expiry without any sweep (the user JWT expires with it)", async () => {
+    const u = await newUser();
+    const expiresAt = new Date(Date.now() + 3_000);
+    const { token } = await createApiToken(direct.db, u.id, "short", expiresAt);
+    const nc = await connectAs({ id: u.id, token });
+    await closedWithin(nc, Date.now(), 3_000 + REVOCATION_BOUND_MS);
+    const lateBy = Date.now() - expiresAt.getTime();
+    console.info(`[bound] expiring token: connection closed ${lateBy} ms after the expiry`);
+    // exp has whole seconds, cut down: closed within the second before the expiry, or soon after.
+    expect(lateBy).toBeGreaterThan(-1_000);
+    expect(lateBy).toBeLessThanOrEqual(1_500);
+    await expect(connectAs({ id: u.id, token })).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
   it("narrowing after an access change keeps the user's subscriptions (never widens to all his grants)", async () => {
     const u = await newUser();
     const { endpoint: second } = await createEndpoint(direct.db, box, { path: `t2/${u.id.slice(0, 8)}`, provider: "none", owner: { userId: u.id } });
     await createSubscription(direct.db, u.id, { pattern: `/webhook/t2/${u.id.slice(0, 8)}/**`, filters: {}, consumer: "default" });
-    await accessChanged({ db: direct.db, jsm: stack.jsm, sys: stack.sys, stream: stack.stream }, u.id);
-    const info = await stack.jsm.consumers.info(stack.stream, u.durable);
-    const filters = info.config.filter_subjects ?? [info.config.filter_subject];
+    await announce({ user_ids: [u.id], change: "subscription_created" });
     // Only the subscribed endpoint, not his first one.
-    expect(filters.every((f) => f?.includes(second.id.replace(/-/g, "")))).toBe(true);
-    expect(filters.some((f) => f?.includes(u.endpointId.replace(/-/g, "")))).toBe(false);
+    await expect.poll(async () => mentions(await filtersNow(u.durable), u.endpointId), { timeout: REVOCATION_BOUND_MS }).toBe(false);
+    const filters = await filtersNow(u.durable);
+    expect(filters.length).toBeGreaterThan(0);
+    expect(filters.every((f) => f.includes(endpointToken(second.id)))).toBe(true);
   });
 
-  it("after a membership is removed, no more messages of that organization arrive", async () => {
+  it("one announcement of a removed membership narrows his durable and closes his connection: no more of that organization's messages", async () => {
     const u = await newUser();
     const org = await createOrganization(direct.db, `org_${randomBytes(4).toString("hex")}`);
     await addMember(direct.db, org.id, u.id, "member");
@@ -383,11 +434,12 @@ describe("revocation", () => {
     };
     expect(await fetchAll(nc)).toEqual(["org-1"]);
 
+    const t0 = Date.now();
     await removeMember(direct.db, org.id, u.id);
-    const { kicked } = await accessChanged({ db: direct.db, jsm: stack.jsm, sys: stack.sys, stream: stack.stream }, u.id);
-    expect(kicked).toBe(1);
-    await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS)]);
-    expect(nc.isClosed()).toBe(true);
+    await announce({ organization_id: org.id, user_ids: [u.id], change: "member_removed" });
+    await closedWithin(nc, t0, REVOCATION_BOUND_MS);
+    await expect.poll(async () => mentions(await filtersNow(u.durable), orgEndpoint.id), { timeout: 3_000 }).toBe(false);
+    console.info(`[bound] removed membership: durable narrowed and connection closed ${Date.now() - t0} ms after the change`);
 
     await deliver(orgEndpoint.id, "org-2");
     await deliver(u.endpointId, "own-1");
@@ -435,14 +487,15 @@ describe("the broker's access tokens (sessions)", () => {
     await expect(connectAs({ id: revoked.id, token: revoked.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
-  it(`a revoked session's connection is closed within ${REVOCATION_BOUND_MS} ms, with nobody kicking it`, async () => {
+  it(`a revoked session's connection is closed within ${REVOCATION_BOUND_MS} ms of the announcement, with nobody kicking it`, async () => {
     const u = await withSession();
     const nc = await connectAs({ id: u.id, token: u.access.token });
     const t0 = Date.now();
     await revokeSession(direct.db, u.sessionId, "logout");
-    await Promise.race([nc.closed(), sleep(REVOCATION_BOUND_MS + 2_000)]);
-    expect(nc.isClosed()).toBe(true);
-    expect(Date.now() - t0).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+    await announce({ user_ids: [u.id], change: "session_revoked" }); // as POST /auth/logout does
+    const elapsed = await closedWithin(nc, t0, REVOCATION_BOUND_MS);
+    console.info(`[bound] ended session: connection closed ${elapsed} ms after the logout`);
+    expect(elapsed).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
   });
 
   it("the connection ends when its access token expires (the user JWT lives no longer than the token)", async () => {

@@ -79,8 +79,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/consumers", consumerRoutes({ ...deps, db }));
   api.route("/subscriptions", subscriptionRoutes({ ...deps, db }));
   api.route("/dead-letters", deadLetterRoutes({ ...deps, db }));
-  api.route("/tokens", tokenRoutes({ db }));
-  api.route("/sessions", sessionRoutes({ db }));
+  api.route("/tokens", tokenRoutes({ db, nc: deps.nc }));
+  api.route("/sessions", sessionRoutes({ db, nc: deps.nc }));
   api.route("/users", userRoutes({ ...deps, db }));
   api.route("/reservations", reservationRoutes({ db }));
   api.route("/audit", auditRoutes({ db }));

@@ -1,6 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { ConsumerManager, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
+import { ConsumerManager, migrateDatabase, openDatabase, reconcileDurables, SecretBox, watchAccessChanges } from "@wb/authz";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { AckTokens } from "./ack-token.js";
@@ -12,7 +12,6 @@ import { DeadLetterRecorder } from "./dead-letter-recorder.js";
 import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";
 import { ensureStream } from "./nats/stream.js";
-import { Reconciler } from "./reconciler.js";
 
 export interface RunningGateway {
   url: string;
@@ -53,8 +52,12 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   await endpoints.start();
   const consumers = new ConsumerManager({ js, jsm, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT });
   // Keeps durables' filter subjects in line with grants and subscriptions; records dead letters.
-  const reconciler = new Reconciler({ db: database.db, nc, jsm, consumers, stream: config.STREAM_NAME, log });
-  reconciler.start();
+  const reconciler = watchAccessChanges({
+    nc,
+    log,
+    failure: "consumer reconciliation failed",
+    apply: (users) => reconcileDurables({ db: database.db, consumers, log }, users),
+  });
   const deadLetters = new DeadLetterRecorder({ db: database.db, nc, jsm, stream: config.STREAM_NAME, log });
   deadLetters.start();
   const auth = new AuthService({

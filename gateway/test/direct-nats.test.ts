@@ -157,7 +157,7 @@ describe("direct NATS access through the gateway and the auth callout", () => {
 
   it("a named consumer created over HTTP is readable over NATS on the next connect", async () => {
     // A connection opened before the consumer exists does not have it (permissions are fixed at
-    // connect), so the callout's sweep closes it once his access changed, for a fresh connect.
+    // connect), so the callout closes it once the API announced the change, for a fresh connect.
     const early = await connect({ servers: broker.nats.url, token: alice.token, inboxPrefix: aliceMe.nats.inbox_prefix, reconnectTimeWait: 100 });
     const res = await fetch(`${broker.url}/api/v1/consumers`, {
       method: "POST",
@@ -172,7 +172,7 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     const durable = durableOf(refreshed, "laptop");
     expect(durable).toBe(created.durable_name);
 
-    // The sweep closes it within the revocation bound (asserted in authz/test/callout.test.ts);
+    // It is closed within the revocation bound (asserted in authz/test/callout.test.ts);
     // the client then reconnects through the callout and gets the new consumer. The reconnect
     // gets its own allowance on top: on a loaded machine it can take seconds.
     await vi.waitFor(
@@ -195,4 +195,29 @@ describe("direct NATS access through the gateway and the auth callout", () => {
       await nc.close();
     }
   }, 60_000);
+
+  it(`a token revoked over HTTP loses its NATS connection within ${REVOCATION_BOUND_MS} ms; the owner's other token keeps its own`, async () => {
+    const res = await fetch(`${broker.url}/api/v1/tokens`, {
+      method: "POST",
+      headers: { ...bearer(alice.token), "content-type": "application/json" },
+      body: JSON.stringify({ name: `laptop-${randomUUID().slice(0, 8)}` }),
+    });
+    expect(res.status).toBe(201);
+    const second = (await res.json()) as { id: string; token: string };
+    // No reconnect: closed is when the server closed it (a reconnecting client would first retry).
+    const doomed = await connect({ servers: broker.nats.url, token: second.token, inboxPrefix: aliceMe.nats.inbox_prefix, reconnect: false });
+    const control = await connectWith(alice.token, aliceMe);
+    try {
+      const t0 = Date.now();
+      expect((await fetch(`${broker.url}/api/v1/tokens/${second.id}`, { method: "DELETE", headers: bearer(alice.token) })).status).toBe(204);
+      // The gateway announced it; the callout closed what used that token, and only that.
+      await vi.waitFor(() => expect(doomed.isClosed()).toBe(true), { timeout: REVOCATION_BOUND_MS, interval: 50 });
+      console.info(`[bound] token revoked over HTTP: NATS connection closed ${Date.now() - t0} ms after the DELETE`);
+      await control.flush();
+      expect(control.isClosed()).toBe(false);
+      await expect(connectWith(second.token, aliceMe)).rejects.toBeInstanceOf(errors.AuthorizationError);
+    } finally {
+      await control.close();
+    }
+  });
 });

@@ -65,7 +65,7 @@ export interface TestBrokerOptions {
   /**
    * Wire the auth callout in, as `pnpm start` does: fresh keys, the callout's accounts and
    * authorization blocks in the nats-server config, and the callout service in-process against
-   * the test database (with the revocation sweep). Power users then connect with their API
+   * the test database (with revocation). Power users then connect with their API
    * token. Off by default (the default broker has no callout and starts faster).
    */
   callout?: boolean;

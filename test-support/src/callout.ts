@@ -14,7 +14,7 @@ type CalloutLog = Parameters<typeof startCallout>[1];
 /**
  * The auth callout wired as `pnpm start` does it: fresh issuer and xkey keys and a password for
  * the callout's NATS user; the accounts and authorization blocks that go into the nats-server
- * config; and the callout service (with its revocation sweep) started against that server.
+ * config; and the callout service (with revocation) started against that server.
  */
 export interface CalloutWiring {
   /** Pass as `callout` to startPrivateNats / startNats. */

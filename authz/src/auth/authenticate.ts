@@ -12,7 +12,7 @@ import { looksLikeJwt, type AccessTokenVerifier } from "./access-token.js";
 
 /** What authenticated a request: an API token (by id) or a session's access token. */
 export type CredentialRef =
-  | { kind: "api_token"; id: string }
+  | { kind: "api_token"; id: string; /** The token's expiry, if it has one. */ expiresAt: Date | null }
   | { kind: "session"; id: string; jti: string; /** The access token's expiry. */ expiresAt: Date };
 
 export interface AuthenticatedCredential {
@@ -39,7 +39,7 @@ export async function authenticateCredential(db: Db, verifier: AccessTokenVerifi
   }
   if (!looksLikeApiToken(bearer)) return null;
   const [row] = await db
-    .select({ userId: users.id, name: users.name, isAdmin: users.isAdmin, id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt })
+    .select({ userId: users.id, name: users.name, isAdmin: users.isAdmin, id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, expiresAt: apiTokens.expiresAt })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(
@@ -60,5 +60,5 @@ export async function authenticateCredential(db: Db, verifier: AccessTokenVerifi
       .where(eq(apiTokens.id, row.id))
       .catch(() => {});
   }
-  return { principal: { userId: row.userId, name: row.name, isAdmin: row.isAdmin }, credential: { kind: "api_token", id: row.id } };
+  return { principal: { userId: row.userId, name: row.name, isAdmin: row.isAdmin }, credential: { kind: "api_token", id: row.id, expiresAt: row.expiresAt } };
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readableEndpointIds } from "../acl.js";
 /**
  * What the callout asks PostgreSQL: who a credential belongs to, which durables are his, and
- * which of the credentials behind open connections are still good (for the revocation sweep).
+ * which of the credentials behind open connections are still good (for revocation, callout/revoker.ts).
  */
 import { and, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
@@ -29,7 +29,7 @@ export interface Authenticated {
 /** Resolves a credential; null when unknown, revoked, expired, or its user is disabled. */
 export type Authenticator = (credential: Credential) => Promise<Authenticated | null>;
 
-/** Checks which of the given credential ids are still valid (for the revocation sweep). */
+/** Checks which of the given credential ids are still valid (for revocation, callout/revoker.ts). */
 export type CredentialChecker = (credentialIds: readonly string[]) => Promise<Set<string>>;
 
 const validToken = () =>
@@ -41,14 +41,14 @@ const SESSION_CREDENTIAL = "s-";
 /**
  * API tokens and the broker's access tokens, by the same lookup as the gateway's
  * (authenticateCredential). A session's connection carries `s-<session id>` as its credential,
- * so revoking the session reaches it through the sweep; its user JWT ends with the access token.
+ * so revoking the session (announced by the API) reaches it through the revoker; its user JWT ends with the access token.
  */
 export function credentialAuthenticator(db: Db, verifier: AccessTokenVerifier): Authenticator {
   return async (credential) => {
     const found = await authenticateCredential(db, verifier, credential.secret);
     if (!found) return null;
     const { principal, credential: ref } = found;
-    if (ref.kind === "api_token") return { userId: principal.userId, credentialId: ref.id };
+    if (ref.kind === "api_token") return { userId: principal.userId, credentialId: ref.id, expiresAt: ref.expiresAt ? Math.floor(ref.expiresAt.getTime() / 1000) : undefined };
     return { userId: principal.userId, credentialId: SESSION_CREDENTIAL + ref.id, expiresAt: Math.floor(ref.expiresAt.getTime() / 1000) };
   };
 }
@@ -84,7 +84,7 @@ export async function userDurables(db: Db, userId: string): Promise<string[]> {
 
 /**
  * A short digest of what a user may reach over NATS: the endpoints he may read and his
- * durables. Stamped on his connection at connect; the revocation sweep kicks a connection whose
+ * durables. Stamped on his connection at connect; the revoker kicks a connection whose
  * stamp no longer matches, so a removed membership or endpoint grant (or a new consumer) is
  * decided afresh on the reconnect.
  */

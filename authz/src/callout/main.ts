@@ -10,7 +10,8 @@ import { openDatabase } from "../db/client.js";
 import { accessFingerprint, credentialChecker } from "./credentials.js";
 import { CurveKey, NodeKeyPair, Prefix } from "./keys.js";
 import { CALLOUT_USER } from "./nats-config.js";
-import { DEFAULT_SWEEP_INTERVAL_MS, startRevocationSweep, type RevocationSweep } from "./revoker.js";
+import { SAFETY_SWEEP_MS } from "../access-changes.js";
+import { startRevoker, type Revoker } from "./revoker.js";
 import { startCalloutService, type CalloutLogger, type CalloutService } from "./service.js";
 
 const seed = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{56}$`), `must be an nkey seed starting with ${prefix}`);
@@ -19,7 +20,7 @@ export const CalloutEnv = z.object({
   NATS_URL: z.string().min(1),
   CALLOUT_NATS_USER: z.string().default(CALLOUT_USER),
   CALLOUT_NATS_PASSWORD: z.string().min(1),
-  /** System-account user for revocation (CONNZ/KICK). Without it there is no sweep: JWT expiry is the bound. */
+  /** System-account user for revocation (CONNZ/KICK). Without it nothing is kicked: JWT expiry is the bound. */
   NATS_SYS_USER: z.string().default("sys"),
   NATS_SYS_PASSWORD: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1),
@@ -30,7 +31,8 @@ export const CalloutEnv = z.object({
   CALLOUT_JWT_TTL: z.coerce.number().int().min(10).max(86_400).default(300),
   /** Milliseconds PostgreSQL has per request; below the server's auth timeout (2 s). */
   CALLOUT_DB_TIMEOUT: z.coerce.number().int().min(50).max(10_000).default(1_500),
-  CALLOUT_SWEEP_INTERVAL: z.coerce.number().int().min(250).max(60_000).default(DEFAULT_SWEEP_INTERVAL_MS),
+  /** Milliseconds between safety sweeps over every connection (announced changes are applied at once). */
+  CALLOUT_SWEEP_INTERVAL: z.coerce.number().int().min(250).max(3_600_000).default(SAFETY_SWEEP_MS),
   /** Comma-separated server names accepted; empty accepts any server that signs correctly. */
   CALLOUT_SERVER_NAMES: z.string().optional(),
 });
@@ -48,16 +50,18 @@ export function loadCalloutConfig(env: Record<string, string | undefined>): Call
 
 export interface RunningCallout {
   service: CalloutService;
+  /** Closes connections whose access changed; absent without the system account. */
+  revoker?: Revoker;
   stop(): Promise<void>;
 }
 
-/** Connects, starts the responder (and the revocation sweep when a sys user is configured). */
+/** Connects, starts the responder (and revocation when a sys user is configured). */
 export async function startCallout(config: CalloutConfig, log: CalloutLogger): Promise<RunningCallout> {
   const database = openDatabase(config.DATABASE_URL, { max: 10 });
   const servers = config.NATS_URL.split(",");
   const nc = await connect({ servers, user: config.CALLOUT_NATS_USER, pass: config.CALLOUT_NATS_PASSWORD, name: "wb-auth-callout", maxReconnectAttempts: -1 });
   let sys: NatsConnection | undefined;
-  let sweep: RevocationSweep | undefined;
+  let revoker: Revoker | undefined;
   const service = startCalloutService({
     nc,
     db: database.db,
@@ -71,21 +75,23 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
   });
   if (config.NATS_SYS_PASSWORD) {
     sys = await connect({ servers, user: config.NATS_SYS_USER, pass: config.NATS_SYS_PASSWORD, name: "wb-auth-callout-revoker", maxReconnectAttempts: -1 });
-    sweep = startRevocationSweep({
+    revoker = startRevoker({
+      nc,
       sys,
       check: credentialChecker(database.db),
       fingerprint: (userId) => accessFingerprint(database.db, userId),
       log,
-      intervalMs: config.CALLOUT_SWEEP_INTERVAL,
+      sweepMs: config.CALLOUT_SWEEP_INTERVAL,
     });
   } else {
-    log.warn({}, "auth callout: no NATS_SYS_PASSWORD, no revocation sweep (JWT expiry is the only bound)");
+    log.warn({}, "auth callout: no NATS_SYS_PASSWORD, no revocation (JWT expiry is the only bound)");
   }
   log.info({ stream: config.STREAM_NAME, ttl: config.CALLOUT_JWT_TTL }, "auth callout: listening");
   return {
     service,
+    revoker,
     async stop() {
-      sweep?.stop();
+      await revoker?.stop();
       await service.stop();
       await Promise.allSettled([nc.drain(), sys?.drain()]);
       await database.close().catch(() => {});

@@ -2,11 +2,13 @@
  * The nats-server config text for the auth callout, spliced into infra/nats-server.conf.template
  * by renderNatsConfig (stack/src/nats-config.ts) as its `callout` option.
  *
- * Accounts: AUTH (only the callout service's user), CLIENTS (callout users; no JetStream; imports
+ * Accounts: AUTH (only the callout service's user; imports the access-change announcements,
+ * `wb.control.>`, from APP, which exports them to AUTH alone), CLIENTS (callout users; no JetStream; imports
  * from APP only what a reader of his own pull consumers needs, the API part renamed to
  * `APPJS.API` because a JetStream-less account answers `$JS.API.>` itself). APP exports exactly
  * those subjects. Static users (callout, gateway, admin, sys) bypass the callout.
  */
+import { ANNOUNCEMENTS } from "../announcements.js";
 import { CLIENT_API_PREFIX } from "./decide.js";
 
 export interface CalloutConfigOptions {
@@ -59,9 +61,13 @@ export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBloc
   const renamed = (subject: string) => subject.replace(/^\$JS\.API/, CLIENT_API_PREFIX);
 
   const accounts = `
-  # The auth callout service's account: its user receives $SYS.REQ.USER.AUTH requests.
+  # The auth callout service's account: its user receives $SYS.REQ.USER.AUTH requests, and
+  # the access-change announcements the gateways and the admin CLI publish in APP.
   ${CALLOUT_ACCOUNT} {
     users: [ { user: ${CALLOUT_USER}, password: ${q(opts.calloutPassword)} } ]
+    imports: [
+      { stream: { account: APP, subject: ${q(ANNOUNCEMENTS)} } }
+    ]
   }
 
   # Users authorized by the callout. No JetStream here, so nothing a client sends can land in
@@ -76,11 +82,13 @@ export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBloc
 `;
 
   const appExports = `
-    # What CLIENTS imports (auth callout): pulls, consumer info and acks of ${stream} only.
+    # What CLIENTS imports (auth callout): pulls, consumer info and acks of ${stream} only;
+    # and what AUTH imports: the access-change announcements.
     exports: [
       { service: ${q(next)}, response_type: stream }
       { service: ${q(info)} }
       { service: ${q(ack)} }
+      { stream: ${q(ANNOUNCEMENTS)}, accounts: [${CALLOUT_ACCOUNT}] }
     ]
 `;
 

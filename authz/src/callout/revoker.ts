@@ -1,34 +1,30 @@
 /**
- * Active revocation of callout users' connections, with the system account's connection.
+ * Closing callout users' connections when their access changed, with the system account's
+ * connection (CONNZ to list them, KICK to close one; NATS-FACTS.md).
  *
- * The path the broker relies on is the sweep (`startRevocationSweep`, run by the callout
- * service): every `intervalMs` it lists the CLIENTS connections and kicks those whose credential
- * is no longer valid or whose access fingerprint changed (both read back from the connection's
- * name, see `connectionName`), whoever changed the database. Narrowing the durables' filter
- * subjects is the gateway reconciler's job.
+ * Driven by the one mechanism of authz/src/access-changes.ts: every announced change (API, CLI)
+ * is applied at once for the users it names, again after the recheck delay, and a safety sweep
+ * over every connection runs every `sweepMs`. A pass lists the CLIENTS connections (one CONNZ),
+ * keeps those of the users concerned, and kicks each whose credential is no longer valid or
+ * whose access fingerprint changed (both read back from the connection's name, see
+ * `connectionName`). Narrowing the durables' filter subjects is the gateways' part of the same
+ * mechanism. A token's expiry needs no pass: the user JWT expires with it (service.ts).
  *
- * `kickUser` and `accessChanged` are the immediate variants for a caller that holds the system
- * connection; the CLI and API do not call them today (they have no system-account connection).
- *
- * Bound: a connection is gone within `intervalMs` + one CONNZ round (`CONNZ_STALL_MS` after the
- * last server answers) + the KICK; with the defaults (2 s sweep) that is under
- * {@link REVOCATION_BOUND_MS}. Reconnects go through the callout and are decided afresh. Without
- * the sweep (no system-account password) the user JWT's expiry is the bound.
+ * Bound for an announced change: the debounce + one CONNZ round (`CONNZ_STALL_MS` after the last
+ * server answers) + the database + the KICK, well under {@link REVOCATION_BOUND_MS}. Unannounced
+ * changes: the safety sweep's interval. Reconnects go through the callout and are decided afresh.
+ * Without the system account (no sys password) the user JWT's expiry is the bound.
  */
-import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { listConsumers } from "../consumers.js";
-import { ConsumerManager } from "../durables/index.js";
-import type { Db } from "../db/client.js";
+import { watchAccessChanges, type AccessChangeWatcher, type Concerned } from "../access-changes.js";
 import type { CredentialChecker } from "./credentials.js";
 import type { CalloutLogger } from "./service.js";
 import { parseConnectionName } from "./service.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
 
-export const DEFAULT_SWEEP_INTERVAL_MS = 2_000;
 /** How long a CONNZ ping waits for more servers after the last answer. */
 export const CONNZ_STALL_MS = 250;
-/** The stated bound for a revoked credential's connections with the default sweep interval. */
+/** The stated bound for an announced change to close the connections it concerns. */
 export const REVOCATION_BOUND_MS = 5_000;
 
 export interface ClientConnection {
@@ -81,79 +77,65 @@ export async function kickUser(sys: NatsConnection, userId: string): Promise<num
   return conns.length;
 }
 
-export interface AccessChangeDeps {
-  db: Db;
-  /** JetStream manager on APP (admin or gateway user). */
-  jsm: JetStreamManager;
+export interface RevokerDeps {
   /** Connection of the system account user. */
-  sys: NatsConnection;
-  stream: string;
-}
-
-/**
- * After a user's access shrank (membership or endpoint grant removed, token revoked, user
- * disabled): narrows the filters of his existing durables to what he may read now, then kicks
- * his connections so every reconnect is decided afresh.
- */
-export async function accessChanged(deps: AccessChangeDeps, userId: string): Promise<{ kicked: number }> {
-  // Each durable gets its plan (his subscriptions ∩ his grants now), as the gateway's reconciler
-  // computes it: grants alone would undo his subscriptions.
-  const durables = new ConsumerManager({ jsm: deps.jsm, stream: deps.stream });
-  for (const row of await listConsumers(deps.db, userId)) await durables.applyPlan(deps.db, row);
-  return { kicked: await kickUser(deps.sys, userId) };
-}
-
-export interface RevocationSweep {
-  /** One pass now (also what the timer runs); resolves with the number kicked. */
-  sweep(): Promise<number>;
-  stop(): void;
-}
-
-/**
- * Periodically kicks CLIENTS connections whose credential is no longer valid, and (with
- * `fingerprint`) those whose access changed since they connected.
- */
-export function startRevocationSweep(opts: {
   sys: NatsConnection;
   check: CredentialChecker;
   /** The user's access fingerprint now; a connection stamped with another one is kicked. */
   fingerprint?: (userId: string) => Promise<string>;
   log: CalloutLogger;
-  intervalMs?: number;
-}): RevocationSweep {
-  const intervalMs = opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-  let running: Promise<number> | undefined;
-  const sweep = (): Promise<number> => {
-    running ??= (async () => {
-      try {
-        const conns = await listClientConnections(opts.sys);
-        if (conns.length === 0) return 0;
-        const ids = [...new Set(conns.flatMap((c) => (c.credentialId ? [c.credentialId] : [])))];
-        const valid = await opts.check(ids);
-        const revoked = conns.filter((c) => !c.credentialId || !valid.has(c.credentialId));
-        const changed: ClientConnection[] = [];
-        if (opts.fingerprint) {
-          const live = conns.filter((c) => !revoked.includes(c));
-          const now = new Map<string, string>();
-          for (const user of new Set(live.map((c) => c.user))) now.set(user, await opts.fingerprint(user));
-          changed.push(...live.filter((c) => c.access !== now.get(c.user)));
-        }
-        const stale = [...revoked, ...changed];
-        await Promise.all(stale.map((c) => kickConnection(opts.sys, c).catch(() => {})));
-        for (const c of revoked) opts.log.info({ userId: c.user, cid: c.cid }, "auth callout: connection revoked");
-        for (const c of changed) opts.log.info({ userId: c.user, cid: c.cid }, "auth callout: access changed, connection closed");
-        return stale.length;
-      } catch (err) {
-        // A database outage must not kick everyone; new connects are refused meanwhile anyway.
-        opts.log.warn({ err: (err as Error).message }, "auth callout: revocation sweep failed");
-        return 0;
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
+}
+
+/**
+ * One pass: kicks the connections of `users` (or everyone's) whose credential is no longer valid
+ * or whose access changed since they connected; resolves with how many. Throws when CONNZ or the
+ * database fails (the watcher logs it): a database outage must not kick everyone.
+ */
+export async function revokeStale(deps: RevokerDeps, users: Concerned): Promise<number> {
+  const all = await listClientConnections(deps.sys);
+  const concerned = users === "all" ? all : all.filter((c) => users.includes(c.user));
+  if (concerned.length === 0) return 0;
+  const ids = [...new Set(concerned.flatMap((c) => (c.credentialId ? [c.credentialId] : [])))];
+  const valid = await deps.check(ids);
+  const revoked = concerned.filter((c) => !c.credentialId || !valid.has(c.credentialId));
+  const changed: ClientConnection[] = [];
+  if (deps.fingerprint) {
+    const live = concerned.filter((c) => !revoked.includes(c));
+    const now = new Map<string, string>();
+    for (const user of new Set(live.map((c) => c.user))) now.set(user, await deps.fingerprint(user));
+    changed.push(...live.filter((c) => c.access !== now.get(c.user)));
+  }
+  const stale = [...revoked, ...changed];
+  await Promise.all(stale.map((c) => kickConnection(deps.sys, c).catch(() => {})));
+  for (const c of revoked) deps.log.info({ userId: c.user, cid: c.cid }, "auth callout: connection revoked");
+  for (const c of changed) deps.log.info({ userId: c.user, cid: c.cid }, "auth callout: access changed, connection closed");
+  return stale.length;
+}
+
+export interface Revoker {
+  /** One pass over every connection now (what the safety sweep runs); resolves with the number kicked. */
+  sweep(): Promise<number>;
+  /** The access-change watcher (announcements, recheck, sweep). */
+  readonly watcher: AccessChangeWatcher;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts revoking: `nc` receives the announcements (the callout's own connection; its account
+ * imports them from APP), `sys` lists and kicks connections.
+ */
+export function startRevoker(opts: RevokerDeps & { nc: Pick<NatsConnection, "subscribe">; sweepMs?: number; recheckMs?: number }): Revoker {
+  const watcher = watchAccessChanges({
+    nc: opts.nc,
+    log: opts.log,
+    failure: "auth callout: revocation pass failed",
+    sweepMs: opts.sweepMs,
+    recheckMs: opts.recheckMs,
+    apply: (users) => revokeStale(opts, users),
+  });
+  return {
+    watcher,
+    sweep: async () => (await watcher.run<number>("all")) ?? 0,
+    stop: () => watcher.stop(),
   };
-  const timer = setInterval(() => void sweep(), intervalMs);
-  timer.unref();
-  return { sweep, stop: () => clearInterval(timer) };
 }

@@ -37,7 +37,7 @@ export const AUTH_REQUEST_AUDIENCE = "nats-authorization-request";
 /**
  * The user JWT's name: `<user id>:<credential id>:<access fingerprint>`. nats-server 2.10 shows
  * it in CONNZ as `authorized_user` (JWT tags of callout users are not shown there), so this is
- * how the revocation sweep learns which credential and which access each connection holds.
+ * how the revoker learns which credential and which access each connection holds.
  */
 export function connectionName(userId: string, credentialId: string, access: string): string {
   return `${userId}:${credentialId}:${access}`;

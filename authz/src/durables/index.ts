@@ -3,3 +3,4 @@ export * from "./config.js";
 export * from "./errors.js";
 export * from "./manager.js";
 export * from "./plan.js";
+export * from "./reconcile.js";

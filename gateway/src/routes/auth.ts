@@ -1,12 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { authenticateCredential, BrokerError, revokeSession, sessionOfRefreshToken, type Db } from "@wb/authz";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { announceGrantsChanged, authenticateCredential, BrokerError, revokeSession, sessionOfRefreshToken, type Db } from "@wb/authz";
 import type { AuthService } from "../auth/sessions.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
 
 export interface AuthDeps {
   db: Db;
+  nc: NatsConnection;
   auth: AuthService;
 }
 
@@ -25,7 +27,16 @@ export function authRoutes(deps: AuthDeps) {
   app.post("/refresh", async (c) => {
     const body = await parseJson(c, refreshBody);
     c.header("Cache-Control", "no-store");
-    return c.json(await deps.auth.refresh(body.refresh_token));
+    try {
+      return c.json(await deps.auth.refresh(body.refresh_token));
+    } catch (err) {
+      // A reused refresh token revoked its session: its NATS connections go too.
+      if (err instanceof BrokerError && err.code === "refresh_token_reused") {
+        const session = await sessionOfRefreshToken(deps.db, body.refresh_token);
+        if (session) await announceGrantsChanged(deps.nc, { user_ids: [session.userId], change: "session_revoked" });
+      }
+      throw err;
+    }
   });
 
   app.post("/logout", async (c) => {
@@ -35,17 +46,18 @@ export function authRoutes(deps: AuthDeps) {
     const session = body.data.refresh_token ? await sessionOfRefreshToken(deps.db, body.data.refresh_token) : await sessionOfBearer(deps, c.req.header("authorization"));
     if (!session) throw new BrokerError("unauthenticated", "send the session's refresh token in the body, or its access token as 'Authorization: Bearer <token>'");
     await revokeSession(deps.db, session.sessionId, "logout");
+    await announceGrantsChanged(deps.nc, { user_ids: [session.userId], change: "session_revoked" });
     return c.body(null, 204);
   });
 
   return app;
 }
 
-async function sessionOfBearer(deps: AuthDeps, header: string | undefined): Promise<{ sessionId: string } | null> {
+async function sessionOfBearer(deps: AuthDeps, header: string | undefined): Promise<{ sessionId: string; userId: string } | null> {
   const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
   if (!m) return null;
   const found = await authenticateCredential(deps.db, deps.auth.verifier, m[1]!);
-  return found?.credential.kind === "session" ? { sessionId: found.credential.id } : null;
+  return found?.credential.kind === "session" ? { sessionId: found.credential.id, userId: found.principal.userId } : null;
 }
 
 function safeJson(text: string): unknown {

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  announceGrantsChanged,
   BrokerError,
   CONSUMER_NAME,
   CONSUMER_NAME_RULE,
@@ -23,6 +25,7 @@ import { parseJson } from "../validate.js";
 
 export interface ConsumersDeps {
   db: Db;
+  nc: NatsConnection;
   consumers: ConsumerManager;
 }
 
@@ -83,6 +86,8 @@ export function consumerRoutes(deps: ConsumersDeps) {
       if (isInvalidStart(err)) throw new BrokerError("invalid_request", `start: ${(err as Error).message}`);
       throw err;
     }
+    // His NATS permissions name his durables: the callout closes his connections for a fresh connect.
+    await announceGrantsChanged(deps.nc, { user_ids: [principal.userId], change: "consumer_created" });
     return c.json(view(row), 201);
   });
 
@@ -111,6 +116,7 @@ export function consumerRoutes(deps: ConsumersDeps) {
   app.delete("/:name", async (c) => {
     const row = await deleteConsumer(deps.db, c.get("principal").userId, c.req.param("name"));
     await deps.consumers.remove(row.durableName);
+    await announceGrantsChanged(deps.nc, { user_ids: [row.userId], change: "consumer_deleted" });
     return c.body(null, 204);
   });
 

@@ -2,10 +2,10 @@ import { Hono } from "hono";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
+  announceEndpointChanged,
   createEndpointAs,
   deleteEndpoint,
   endpointFor,
-  ENDPOINTS_CHANGED_SUBJECT,
   listVisibleEndpoints,
   MAX_BODY_LIMIT,
   MAX_DESCRIPTION,
@@ -79,10 +79,10 @@ export function endpointRoutes(deps: EndpointsDeps) {
   const app = new Hono<AppEnv>();
   const limits = (): Limits => ({ maxPayload: deps.nc.info?.max_payload, validateOptions: validateProviderOptions });
 
-  /** Every gateway (this one first) reloads its endpoint cache; reconcilers and the callout's sweep follow. */
+  /** Every gateway (this one first) reloads its endpoint cache; durables and connections follow. */
   const announce = async (change: EndpointChanged) => {
     await deps.endpoints.reload();
-    deps.nc.publish(ENDPOINTS_CHANGED_SUBJECT, JSON.stringify(change));
+    await announceEndpointChanged(deps.nc, change);
   };
 
   app.post("/", async (c) => {

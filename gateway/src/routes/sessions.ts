@@ -1,9 +1,11 @@
 import { Hono } from "hono";
-import { BrokerError, listSessions, revokeSession, type Db } from "@wb/authz";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { announceGrantsChanged, BrokerError, listSessions, revokeSession, type Db } from "@wb/authz";
 import type { AppEnv } from "../env.js";
 
 export interface SessionsDeps {
   db: Db;
+  nc: NatsConnection;
 }
 
 /**
@@ -32,9 +34,11 @@ export function sessionRoutes(deps: SessionsDeps) {
 
   app.delete("/:id", async (c) => {
     const id = c.req.param("id");
-    if (!(await revokeSession(deps.db, id, "revoked_by_user", c.get("principal").userId))) {
+    const userId = c.get("principal").userId;
+    if (!(await revokeSession(deps.db, id, "revoked_by_user", userId))) {
       throw new BrokerError("not_found", `session ${id} not found`);
     }
+    await announceGrantsChanged(deps.nc, { user_ids: [userId], change: "session_revoked" });
     return c.body(null, 204);
   });
 

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, type Db } from "@wb/authz";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { announceGrantsChanged, BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, type Db } from "@wb/authz";
 import { parseDuration } from "../config.js";
 import type { AppEnv } from "../env.js";
 import { actingOf } from "../middleware/auth.js";
@@ -8,6 +9,7 @@ import { parseJson } from "../validate.js";
 
 export interface TokensDeps {
   db: Db;
+  nc: NatsConnection;
 }
 
 const createBody = z
@@ -79,7 +81,10 @@ export function tokenRoutes(deps: TokensDeps) {
   });
 
   app.delete("/:id", async (c) => {
-    await revokeOwnApiToken(deps.db, c.get("principal").userId, c.req.param("id"), await actingOf(c, deps.db));
+    const userId = c.get("principal").userId;
+    await revokeOwnApiToken(deps.db, userId, c.req.param("id"), await actingOf(c, deps.db));
+    // The auth callout closes the NATS connections that use it.
+    await announceGrantsChanged(deps.nc, { user_ids: [userId], change: "token_revoked" });
     return c.body(null, 204);
   });
 

@@ -3,11 +3,12 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   CLI_ACTOR,
   cliActing,
-  GRANTS_CHANGED_SUBJECT,
+  grantsChanged,
   migrateDatabase,
   openDatabase,
   SecretBox,
   type Acting,
+  type Announcement,
   type Database,
   type Db,
   type GrantsChanged,
@@ -81,8 +82,8 @@ export function connectAdmin(
 
 const ENDPOINTS_LATER = "gateways pick the change up within their refresh interval (ENDPOINT_REFRESH_INTERVAL, default 30s)";
 
-/** For GRANTS_CHANGED_SUBJECT announcements: the gateways' reconciler sweep catches up. */
-export const GRANTS_LATER = "gateways' reconcilers apply it to the durable consumers at their next sweep (every 15s)";
+/** For GRANTS_CHANGED_SUBJECT announcements: the safety sweeps catch up (authz access-changes.ts). */
+export const GRANTS_LATER = "gateways' reconcilers apply it to the durable consumers, and the auth callout to open NATS connections, at their next sweep (every 15s)";
 
 /**
  * One CLI invocation's resources, opened on first use (so `--help` needs no configuration)
@@ -162,7 +163,7 @@ export class CliContext {
    * filter subjects). A failure only warns: the gateways also reload or sweep on a timer, so
    * the change arrives anyway, just later (`later` says when).
    */
-  async announce(subject: string, payload: unknown, later = ENDPOINTS_LATER): Promise<void> {
+  async announce(a: Announcement, later = ENDPOINTS_LATER): Promise<void> {
     const { NATS_URL, NATS_USER, NATS_PASSWORD } = this.config();
     if (!NATS_URL) {
       this.out.warn(`NATS_URL is not set, so the change was not announced; ${later}`);
@@ -171,7 +172,7 @@ export class CliContext {
     try {
       const nc = await connectAdmin({ NATS_URL, NATS_USER, NATS_PASSWORD }, NATS_TIMEOUT_MS);
       try {
-        nc.publish(subject, JSON.stringify(payload));
+        nc.publish(a.subject, a.payload);
         await withTimeout(nc.flush(), NATS_TIMEOUT_MS, "flush timed out");
       } finally {
         await withTimeout(nc.close(), NATS_TIMEOUT_MS, "close timed out").catch(() => {});
@@ -182,17 +183,12 @@ export class CliContext {
   }
 
   /**
-   * Announces a change of who may read what (GRANTS_CHANGED_SUBJECT, the payload shape of
-   * authz's announceGrantsChanged), so the gateways' reconcilers update the users' durable
-   * consumers' filter subjects at once.
+   * Announces a change of who may read what (GRANTS_CHANGED_SUBJECT, the same payload as the
+   * API's), so the gateways update the users' durables' filter subjects and the auth callout
+   * closes their NATS connections for a fresh connect, at once.
    */
   async announceGrants(change: GrantsChanged): Promise<void> {
-    const payload: GrantsChanged = {
-      user_ids: change.user_ids,
-      change: change.change,
-      ...(change.organization_id ? { organization_id: change.organization_id } : {}),
-    };
-    await this.announce(GRANTS_CHANGED_SUBJECT, payload, GRANTS_LATER);
+    await this.announce(grantsChanged(change), GRANTS_LATER);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import {
   BrokerError,
   createEndpointAs,
   deleteEndpoint,
-  ENDPOINTS_CHANGED_SUBJECT,
+  endpointChanged,
   findPlacementViolations,
   getEndpoint,
   listAllEndpoints,
@@ -75,7 +75,7 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
   const endpoints = program.command("endpoints").description("register, list, show and delete webhook endpoints");
 
   /** Gateways cache endpoints; tell them, or they notice only at their next refresh. */
-  const announce = (id: string, change: EndpointChanged["change"]) => ctx.announce(ENDPOINTS_CHANGED_SUBJECT, { id, change } satisfies EndpointChanged);
+  const announce = (id: string, change: EndpointChanged["change"]) => ctx.announce(endpointChanged({ id, change }));
   /** The API's checks: a body limit must fit under the running server's max_payload, so it is asked when one is given. */
   const limits = async (maxBodyBytes: number | null | undefined): Promise<Limits> => ({
     maxPayload: maxBodyBytes ? await ctx.maxPayload() : undefined,

@@ -154,7 +154,7 @@ describe("dead-letters", () => {
 });
 
 describe("grants announcements", () => {
-  it("members add, role and remove, and users disable, announce on GRANTS_CHANGED_SUBJECT scoped to the user", async () => {
+  it("members add, role and remove, tokens revoke and users disable, announce on GRANTS_CHANGED_SUBJECT scoped to the user", async () => {
     const org = unique("org");
     const [admin, bob] = [unique("admin"), unique("bob")];
     const { id: orgId } = await cliJson(["orgs", "create", org]);
@@ -174,6 +174,10 @@ describe("grants announcements", () => {
       expect(removed.code, removed.stderr).toBe(0);
       expect(removed.stderr).toBe("");
       await expect.poll(() => seen).toContainEqual({ user_ids: [bobId], change: "member_removed", organization_id: orgId });
+
+      const { id: tokenId } = await cliJson(["tokens", "create", bob]);
+      expect((await cli(["tokens", "revoke", tokenId])).code).toBe(0);
+      await expect.poll(() => seen).toContainEqual({ user_ids: [bobId], change: "token_revoked" });
 
       await cli(["users", "disable", bob]);
       await expect.poll(() => seen).toContainEqual({ user_ids: [bobId], change: "user_disabled" });

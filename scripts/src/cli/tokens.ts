@@ -81,11 +81,13 @@ export function tokensCommand(program: Command, ctx: CliContext): void {
 
   tokens
     .command("revoke")
-    .description("revoke a token; it stops working at once")
+    .description("revoke a token; it stops working at once, and NATS connections using it are closed")
     .argument("<token-id>", "the token's id (see `tokens list`)")
     .action(async (id: string) => {
       if (!UUID.test(id)) throw new BrokerError("not_found", `active token ${id} not found`);
-      await revokeApiToken(await ctx.db(), id, ctx.acting());
+      const { userId } = await revokeApiToken(await ctx.db(), id, ctx.acting());
+      // The auth callout closes the connections that use it.
+      await ctx.announceGrants({ user_ids: [userId], change: "token_revoked" });
       if (ctx.json) ctx.out.json({ id, revoked: true });
       else ctx.out.line(`revoked token ${id}`);
     });
