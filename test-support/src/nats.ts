@@ -32,7 +32,22 @@ export async function startPrivateNats(
   }
 }
 
-/** A connection as the server's admin user (APP account: JetStream management, announcements). */
-export function connectAdmin(server: Pick<NatsServer, "url" | "users">, opts: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+/** Where a nats-server is and its admin user's credentials. */
+export interface AdminAccess {
+  url: string;
+  users: { admin: { user: string; password: string } };
+}
+
+/** The shared nats-server (global-setup), for connectAdmin. */
+export function sharedNats(): AdminAccess {
+  const stack = testStack();
+  return { url: stack.natsUrl, users: { admin: { user: stack.natsAdminUser, password: stack.natsAdminPassword } } };
+}
+
+/**
+ * A connection as the server's admin user (APP account: JetStream management, announcements),
+ * of a private server or of the shared one (sharedNats()).
+ */
+export function connectAdmin(server: AdminAccess, opts: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
   return connect({ servers: server.url, user: server.users.admin.user, pass: server.users.admin.password, ...opts });
 }

@@ -7,10 +7,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { openDatabase, type Database } from "@wb/authz";
 import { afterAll, beforeAll, expect } from "vitest";
-import { createTestDatabase, type TestDatabase, testStack } from "@wb/test-support";
+import { connectAdmin, createTestDatabase, sharedNats, type TestDatabase, testStack } from "@wb/test-support";
 import { runCli } from "./index.js";
 
 export interface CliRun {
@@ -82,11 +82,5 @@ export function useCliStack(prefix: string): CliStack {
 
 /** A connection to the shared nats-server as its admin user (what the CLI announces with). */
 export function adminNats(): Promise<NatsConnection> {
-  const stack = testStack();
-  return connect({
-    servers: stack.natsUrl,
-    user: stack.natsAdminUser,
-    pass: stack.natsAdminPassword,
-    inboxPrefix: `_TEST_INBOX.${randomBytes(6).toString("hex")}`,
-  });
+  return connectAdmin(sharedNats(), { inboxPrefix: `_TEST_INBOX.${randomBytes(6).toString("hex")}` });
 }
