@@ -6,6 +6,7 @@ import { BrokerError } from "./errors.js";
 import { checkAccountName } from "./placement.js";
 import { ACCOUNT_NAME, USER_NAME_RULE, UUID } from "./rules/limits.js";
 import { displayPrefix, generateApiToken, hashApiToken } from "./tokens.js";
+import { userInboxPrefix } from "./naming.js";
 
 export async function createUser(db: Db, input: { name: string; isAdmin?: boolean }, acting?: Acting): Promise<User> {
   if (!ACCOUNT_NAME.test(input.name)) throw new BrokerError("invalid_request", USER_NAME_RULE);
@@ -102,4 +103,11 @@ export async function disableUser(db: Db, userId: string, acting?: Acting): Prom
   const existing = await db.query.users.findFirst({ where: eq(users.id, userId) });
   if (!existing) throw new BrokerError("not_found", `user ${userId} not found`);
   return existing;
+}
+
+/** The user's private NATS inbox prefix (see userInboxPrefix); only ever shown to himself. */
+export async function inboxPrefixOf(db: Db, userId: string): Promise<string> {
+  const [row] = await db.select({ token: users.inboxToken }).from(users).where(eq(users.id, userId));
+  if (!row) throw new BrokerError("not_found", `user ${userId} not found`);
+  return userInboxPrefix(userId, row.token);
 }

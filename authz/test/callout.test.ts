@@ -13,7 +13,7 @@ import { createTestDatabase, startPgProxy, type PgProxy, type TestDatabase } fro
 import { migrateDatabase, openDatabase, type Database } from "../src/db/client.js";
 import { consumers as consumersTable } from "../src/db/schema/index.js";
 import { createEndpoint } from "../src/endpoints.js";
-import { durableName, userInboxPrefix } from "../src/naming.js";
+import { durableName } from "../src/naming.js";
 import { ensureDefaultConsumer, listConsumers } from "../src/consumers.js";
 import { createSubscription } from "../src/subscriptions/index.js";
 import { ConsumerManager, consumerPlan, filtersOf, reconcileDurables } from "../src/durables/index.js";
@@ -22,7 +22,7 @@ import { announceGrantsChanged, type GrantsChanged } from "../src/announcements.
 import { addMember, createOrganization, removeMember } from "../src/organizations.js";
 import { SecretBox } from "../src/secret-box.js";
 import { endpointToken } from "../src/subjects.js";
-import { createApiToken, createUser, disableUser, revokeApiToken } from "../src/users.js";
+import { createApiToken, createUser, disableUser, inboxPrefixOf, revokeApiToken } from "../src/users.js";
 import { CLIENT_API_PREFIX } from "../src/callout/decide.js";
 import { kickUser, REVOCATION_BOUND_MS } from "../src/callout/revoker.js";
 import { startCalloutStack, type CalloutStack } from "./callout-stack.js";
@@ -41,6 +41,8 @@ const box = new SecretBox(randomBytes(32));
 
 interface TestUser {
   id: string;
+  /** His private inbox prefix (with his secret inbox token), as GET /api/v1/me gives it. */
+  inbox: string;
   token: string;
   tokenId: string;
   durable: string;
@@ -79,7 +81,7 @@ async function newUser(): Promise<TestUser> {
   // The gateway records the default consumer's row when it creates the durable.
   const durable = (await ensureDefaultConsumer(direct.db, user.id)).durableName;
   await syncConsumer(user.id, durable);
-  return { id: user.id, token, tokenId, durable, endpointId: endpoint.id };
+  return { id: user.id, inbox: await inboxPrefixOf(direct.db, user.id), token, tokenId, durable, endpointId: endpoint.id };
 }
 
 /** What the gateway does on a pull: creates the durable from its row, or brings its filters to the plan. */
@@ -97,8 +99,8 @@ async function streamCount(): Promise<number> {
   return (await stack.jsm.streams.info(stack.stream)).state.messages;
 }
 
-function connectAs(u: Pick<TestUser, "id" | "token">, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
-  return connect({ servers: stack.nats.url, token: u.token, inboxPrefix: userInboxPrefix(u.id), reconnect: false, ...extra });
+function connectAs(u: Pick<TestUser, "inbox" | "token">, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+  return connect({ servers: stack.nats.url, token: u.token, inboxPrefix: u.inbox, reconnect: false, ...extra });
 }
 
 const userJs = (nc: NatsConnection) => jetstream(nc, { apiPrefix: CLIENT_API_PREFIX });
@@ -169,7 +171,7 @@ describe("a power user over his own consumer", () => {
     const named = durableName(bob.id, "ci");
     await direct.db.insert(consumersTable).values({ userId: bob.id, name: "ci", durableName: named });
     await syncConsumer(bob.id, named);
-    const nc = await connect({ servers: stack.nats.url, user: "bob", pass: bob.token, inboxPrefix: userInboxPrefix(bob.id), maxReconnectAttempts: 0 });
+    const nc = await connect({ servers: stack.nats.url, user: "bob", pass: bob.token, inboxPrefix: bob.inbox, maxReconnectAttempts: 0 });
     try {
       const js = userJs(nc);
       expect((await (await js.consumers.get(stack.stream, bob.durable)).info()).name).toBe(bob.durable);
@@ -199,7 +201,7 @@ describe("everything else is denied", () => {
   });
 
   const api = (rest: string) => `${CLIENT_API_PREFIX}.${rest}`;
-  const inbox = () => createInbox(userInboxPrefix(me.id));
+  const inbox = () => createInbox(me.inbox);
 
   it("other users' consumers: info, pull, ack", async () => {
     await expectDenied(nc, api(`CONSUMER.INFO.${stack.stream}.${other.durable}`), () => userJs(nc).consumers.get(stack.stream, other.durable));
@@ -243,13 +245,13 @@ describe("everything else is denied", () => {
   });
 
   it("subscribing to stream subjects, other inboxes, or everything", async () => {
-    for (const subject of ["wh.>", `wh.${endpointToken(other.endpointId)}.>`, `${userInboxPrefix(other.id)}.>`, "_INBOX.>", ">", "$JS.ACK.>"]) {
+    for (const subject of ["wh.>", `wh.${endpointToken(other.endpointId)}.>`, `${other.inbox}.>`, "_INBOX.>", ">", "$JS.ACK.>"]) {
       await expectDenied(nc, subject, () => nc.subscribe(subject));
     }
   });
 
   it("publishing anywhere else, including into the stream's subjects", async () => {
-    for (const subject of [`wh.${endpointToken(me.endpointId)}.push.x`, `wh.${endpointToken(other.endpointId)}.push.x`, "anything", `${userInboxPrefix(other.id)}.x`, `$JS.API.STREAM.PURGE.${stack.stream}`]) {
+    for (const subject of [`wh.${endpointToken(me.endpointId)}.push.x`, `wh.${endpointToken(other.endpointId)}.push.x`, "anything", `${other.inbox}.x`, `$JS.API.STREAM.PURGE.${stack.stream}`]) {
       await expectDenied(nc, subject, () => nc.publish(subject, "forged"));
     }
     expect(await streamCount()).toBe(before);
@@ -465,7 +467,7 @@ describe("the broker's access tokens (sessions)", () => {
   it("a session's access token connects and reads his durable, like an API token", async () => {
     const u = await withSession();
     await deliver(u.endpointId, "for-the-session");
-    const nc = await connectAs({ id: u.id, token: u.access.token });
+    const nc = await connectAs({ inbox: u.inbox, token: u.access.token });
     try {
       const c = await userJs(nc).consumers.get(stack.stream, u.durable);
       const got: string[] = [];
@@ -481,15 +483,15 @@ describe("the broker's access tokens (sessions)", () => {
 
   it("refuses an expired access token, and one whose session is revoked", async () => {
     const expired = await withSession({ now: Date.now() - 16 * 60_000 });
-    await expect(connectAs({ id: expired.id, token: expired.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
+    await expect(connectAs({ inbox: expired.inbox, token: expired.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
     const revoked = await withSession();
     await revokeSession(direct.db, revoked.sessionId, "logout");
-    await expect(connectAs({ id: revoked.id, token: revoked.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
+    await expect(connectAs({ inbox: revoked.inbox, token: revoked.access.token })).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
   it(`a revoked session's connection is closed within ${REVOCATION_BOUND_MS} ms of the announcement, with nobody kicking it`, async () => {
     const u = await withSession();
-    const nc = await connectAs({ id: u.id, token: u.access.token });
+    const nc = await connectAs({ inbox: u.inbox, token: u.access.token });
     const t0 = Date.now();
     await revokeSession(direct.db, u.sessionId, "logout");
     await announce({ user_ids: [u.id], change: "session_revoked" }); // as POST /auth/logout does
@@ -500,12 +502,12 @@ describe("the broker's access tokens (sessions)", () => {
 
   it("the connection ends when its access token expires (the user JWT lives no longer than the token)", async () => {
     const u = await withSession({ ttlMs: 3_000 });
-    const nc = await connectAs({ id: u.id, token: u.access.token });
+    const nc = await connectAs({ inbox: u.inbox, token: u.access.token });
     const closed = await Promise.race([nc.closed().then(() => "closed"), sleep(12_000).then(() => "open")]);
     expect(closed).toBe("closed");
     // A session of the same user with a fresh token is fine (control).
     const fresh = await withSession();
-    const again = await connectAs({ id: fresh.id, token: fresh.access.token });
+    const again = await connectAs({ inbox: fresh.inbox, token: fresh.access.token });
     await again.close();
   }, 20_000);
 });

@@ -52,7 +52,8 @@ export const ROWS: MatrixRow[] = [
     check(body, who, fx) {
       const me = fx.users[who as Exclude<typeof who, "anonymous">];
       if (body.user.id !== me.id) return "answered for another user";
-      if (body.nats.inbox_prefix !== `_INBOX_${me.id.replace(/-/g, "")}`) return "wrong inbox prefix";
+      // His id and his secret inbox token (nobody else can name it as a reply subject).
+      if (!new RegExp(`^_INBOX_${me.id.replace(/-/g, "")}_[0-9a-f]{32}$`).test(body.nats.inbox_prefix)) return "wrong inbox prefix";
       if (!body.nats.consumers.some((c: any) => c.name === "default")) return "no default consumer";
       return undefined;
     },

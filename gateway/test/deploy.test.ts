@@ -56,6 +56,9 @@ describe("docker-compose.yml", () => {
     // The callout's key must reach the config: an unset variable must not be silently empty.
     const text = await readFile(path, "utf8");
     expect(text).toMatch(/issuer: \$CALLOUT_ISSUER_PUBLIC_KEY/);
+    // Monitoring (no authentication; lists every subscription) only inside the container.
+    expect(text).toMatch(/^http: 127\.0\.0\.1:8222$/m);
+    expect(text).toMatch(/limits \{ max_connections: \d+, max_subscriptions: 256, max_payload: 65536 \}/);
     const missing = { ...process.env, ...secrets, NATS_SERVER_NAME: "t", CALLOUT_ISSUER_PUBLIC_KEY: "" };
     await expect(run(testStack().natsServerBin, ["-t", "-c", path], { env: missing })).rejects.toThrow();
   });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { openSync, closeSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { connect as natsConnect } from "@nats-io/transport-node";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,7 +18,13 @@ export interface StartNatsOptions
   dir: string;
   /** Client port; 0 or undefined picks a free one. Kept across restart(). */
   port?: number;
-  /** Monitoring port (used for the readiness check); 0 or undefined picks a free one. */
+  /**
+   * Serve nats-server's HTTP monitoring (/varz, /connz, /subsz, ...) on `host`. Off by default:
+   * it has no authentication and lists every connection and subscription, inboxes included.
+   * Tests and benchmarks that read it turn it on.
+   */
+  monitoring?: boolean;
+  /** Monitoring port when `monitoring`; 0 or undefined picks a free one. */
   httpPort?: number;
   /** Default `<dir>/jetstream`. */
   storeDir?: string;
@@ -35,9 +42,10 @@ export interface NatsServer {
   /** `nats://127.0.0.1:<port>` (no credentials: pass user/pass to connect()). */
   url: string;
   port: number;
-  httpPort: number;
-  /** `http://127.0.0.1:<httpPort>`: /healthz, /varz, /jsz, ... */
-  monitorUrl: string;
+  /** Only with `monitoring`. */
+  httpPort: number | undefined;
+  /** `http://127.0.0.1:<httpPort>`: /healthz, /varz, /jsz, ... (only with `monitoring`). */
+  monitorUrl: string | undefined;
   configPath: string;
   logPath: string;
   storeDir: string;
@@ -75,7 +83,7 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
   await killStale(pidPath, configPath);
 
   let port = 0;
-  let httpPort = 0;
+  let httpPort: number | undefined;
   let child: ChildProcess | undefined;
 
   const writeConfig = async () => {
@@ -89,11 +97,14 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
       adminPassword: users.admin.password,
       sysPassword: users.sys.password,
     });
+    // Passwords are in it: owner-only, also when the file was there before.
     await writeFile(configPath, config, { mode: 0o600 });
+    await chmod(configPath, 0o600);
   };
 
   const spawnServer = async () => {
-    const logFd = openSync(logPath, "a");
+    const logFd = openSync(logPath, "a", 0o600);
+    await chmod(logPath, 0o600);
     try {
       child = spawn(opts.binary, ["-c", configPath, "-P", pidPath], {
         stdio: ["ignore", logFd, logFd],
@@ -111,7 +122,7 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
     });
     exited.catch(() => undefined);
     try {
-      await Promise.race([waitHealthy(host, port, httpPort, timeoutMs), exited]);
+      await Promise.race([waitHealthy(host, port, httpPort, users.sys, timeoutMs), exited]);
     } catch (err) {
       running.kill("SIGKILL");
       if (child === running) child = undefined;
@@ -121,10 +132,10 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
   };
 
   // Picking a free port races with other processes; retry with new ports if we picked them.
-  const pickPorts = !opts.port || !opts.httpPort;
+  const pickPorts = !opts.port || (opts.monitoring && !opts.httpPort);
   for (let attempt = 1; ; attempt++) {
     port = opts.port || (await freePort(host));
-    httpPort = opts.httpPort || (await freePort(host));
+    httpPort = opts.monitoring ? opts.httpPort || (await freePort(host)) : undefined;
     await writeConfig();
     try {
       await spawnServer();
@@ -151,7 +162,7 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
     url: `nats://${host}:${port}`,
     port,
     httpPort,
-    monitorUrl: `http://${host}:${httpPort}`,
+    monitorUrl: httpPort === undefined ? undefined : `http://${host}:${httpPort}`,
     configPath,
     logPath,
     storeDir,
@@ -169,21 +180,45 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
 }
 
 /** Polls the monitoring /healthz (JetStream included) and then the client port. */
-async function waitHealthy(host: string, port: number, httpPort: number, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the server answers its health check (JetStream included): over HTTP when
+ * monitoring is on, else as the system user over NATS (`$SYS.REQ.SERVER.PING.HEALTHZ`).
+ */
+async function waitHealthy(host: string, port: number, httpPort: number | undefined, sys: { user: string; password: string }, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer";
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`http://${host}:${httpPort}/healthz`, { signal: AbortSignal.timeout(1000) });
-      const body = await res.text();
-      if (res.ok && (await canConnect(host, port))) return;
-      last = `healthz ${res.status} ${body.trim()}`;
+      if (httpPort !== undefined) {
+        const res = await fetch(`http://${host}:${httpPort}/healthz`, { signal: AbortSignal.timeout(1000) });
+        const body = await res.text();
+        if (res.ok && (await canConnect(host, port))) return;
+        last = `healthz ${res.status} ${body.trim()}`;
+      } else if (await canConnect(host, port)) {
+        const status = await natsHealthz(host, port, sys);
+        if (status === "ok") return;
+        last = `healthz ${status}`;
+      } else {
+        last = "client port closed";
+      }
     } catch (err) {
       last = (err as Error).message;
     }
     await sleep(25);
   }
   throw new Error(`nats-server not healthy after ${timeoutMs} ms (${last})`);
+}
+
+/** The server's own health check over NATS, as the system user. */
+async function natsHealthz(host: string, port: number, sys: { user: string; password: string }): Promise<string> {
+  const nc = await natsConnect({ servers: `nats://${host}:${port}`, user: sys.user, pass: sys.password, reconnect: false, timeout: 1000 });
+  try {
+    const reply = await nc.request("$SYS.REQ.SERVER.PING.HEALTHZ", "", { timeout: 1000 });
+    const data = reply.json<{ data?: { status?: string; error?: string } }>().data;
+    return data?.status === "ok" ? "ok" : `${data?.status ?? "?"} ${data?.error ?? ""}`.trim();
+  } finally {
+    await nc.close().catch(() => {});
+  }
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -82,6 +82,24 @@ describe("nats-server config", () => {
     expect(() => renderNatsConfig({ ...base, gatewayPassword: "" })).toThrow(/empty/);
     expect(() => renderNatsConfig({ ...base, adminPassword: "$2a$11$abc" })).toThrow(/bcrypt/);
     expect(() => renderNatsConfig({ ...base, port: 0 })).toThrow(/port/);
+  });
+});
+
+describe("what pnpm start runs", () => {
+  it("has no monitoring listener by default, and its config and log are readable by the owner only", async () => {
+    const dir = join(scratch, "quiet");
+    const server = await startNats({ binary: stack.natsServerBin, dir });
+    try {
+      expect(server.monitorUrl).toBeUndefined();
+      expect(await readFile(server.configPath, "utf8")).not.toMatch(/^http:/m);
+      for (const file of [server.configPath, server.logPath]) expect((await stat(file)).mode & 0o777, file).toBe(0o600);
+      // Healthy all the same (checked over NATS as the system user), JetStream included.
+      const nc = await connect({ servers: server.url, user: server.users.admin.user, pass: server.users.admin.password });
+      await jetstreamManager(nc).then((jsm) => jsm.getAccountInfo());
+      await nc.close();
+    } finally {
+      await server.stop();
+    }
   });
 });
 

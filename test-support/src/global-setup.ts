@@ -30,7 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const natsServerBin = await ensureNatsServer(log);
     const [natsResult, pgResult] = await Promise.allSettled([
-      startNats({ binary: natsServerBin, dir: join(root, "nats") }),
+      startNats({ binary: natsServerBin, dir: join(root, "nats"), monitoring: true }),
       startPostgres({ dir: join(root, "postgres") }),
     ]);
     if (natsResult.status === "fulfilled") nats = natsResult.value;
@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!nats || !postgres) throw new Error("unreachable");
 
     project.provide("natsUrl", nats.url);
-    project.provide("natsMonitorUrl", nats.monitorUrl);
+    project.provide("natsMonitorUrl", nats.monitorUrl!);
     project.provide("natsGatewayUser", nats.users.gateway.user);
     project.provide("natsGatewayPassword", nats.users.gateway.password);
     project.provide("natsAdminUser", nats.users.admin.user);

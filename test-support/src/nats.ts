@@ -19,7 +19,7 @@ export async function startPrivateNats(
 ): Promise<PrivateNats> {
   const dir = await mkdtemp(join(tmpdir(), "wb-test-nats-"));
   try {
-    const server = await startNats({ ...opts, binary: testStack().natsServerBin, dir });
+    const server = await startNats({ monitoring: true, ...opts, binary: testStack().natsServerBin, dir });
     return Object.assign(server, {
       async dispose() {
         await server.stop();

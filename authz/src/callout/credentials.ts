@@ -105,3 +105,10 @@ export function credentialFromConnectOpts(opts: { auth_token?: string; user?: st
   if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(secret)) return { kind: "access_token", secret };
   return { kind: "api_token", secret };
 }
+
+/** The user's secret inbox token (users.inbox_token), part of the inbox prefix his permissions allow. */
+export async function userInboxToken(db: Db, userId: string): Promise<string> {
+  const [row] = await db.select({ token: users.inboxToken }).from(users).where(eq(users.id, userId));
+  if (!row) throw new Error("user not found");
+  return row.token;
+}

@@ -8,12 +8,15 @@
  * his permissions narrow publishing to HIS durables, and subscribing to HIS private inbox.
  */
 import { userInboxPrefix } from "../naming.js";
+import { CLIENT_LIMITS, type ClientLimits } from "./nats-config.js";
 
 /** Where CLIENTS sees APP's JetStream API: `jetstream(nc, { apiPrefix: "APPJS.API" })`. */
 export const CLIENT_API_PREFIX = "APPJS.API";
 
 export interface CalloutPrincipal {
   userId: string;
+  /** His secret inbox token (users.inbox_token): part of his inbox prefix. */
+  inboxToken: string;
 }
 
 export interface SubjectPermission {
@@ -27,6 +30,8 @@ export interface CalloutPermissions {
   sub: SubjectPermission;
   /** The inbox prefix the client must set (`inboxPrefix` in nats.js, `--inbox-prefix` in the CLI). */
   inboxPrefix: string;
+  /** Limits for the user JWT (`subs`, `payload`, `data`; -1: none). */
+  limits: { subs: number; payload: number; data: number };
 }
 
 export type Decision = CalloutPermissions | { deny: string };
@@ -41,8 +46,14 @@ const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$
  * A NATS permission with an empty allow list means "no restriction", so an empty allow list
  * is never returned: with nothing to allow, publishing is denied with `>` instead.
  */
-export function decide(principal: CalloutPrincipal, durables: readonly string[], stream: string): Decision {
+export function decide(
+  principal: CalloutPrincipal,
+  durables: readonly string[],
+  stream: string,
+  limits: Pick<ClientLimits, "maxSubscriptions" | "maxPayload"> = CLIENT_LIMITS,
+): Decision {
   if (!UUID.test(principal.userId)) return { deny: "principal has no valid user id" };
+  if (!/^[0-9a-f]{32}$/.test(principal.inboxToken)) return { deny: "principal has no valid inbox token" };
   if (!TOKEN.test(stream)) return { deny: `stream name ${JSON.stringify(stream)} is not a plain subject token` };
   const bad = durables.find((d) => !TOKEN.test(d));
   if (bad !== undefined) return { deny: `consumer name ${JSON.stringify(bad)} is not a plain subject token` };
@@ -54,11 +65,12 @@ export function decide(principal: CalloutPrincipal, durables: readonly string[],
     // ack, nak, in-progress (+WPI) and term are all publishes to the message's ack subject.
     `$JS.ACK.${stream}.${durable}.>`,
   ]);
-  const inboxPrefix = userInboxPrefix(principal.userId);
+  const inboxPrefix = userInboxPrefix(principal.userId, principal.inboxToken);
   return {
     pub: pubAllow.length > 0 ? { allow: pubAllow, deny: [] } : { allow: [], deny: [">"] },
     sub: { allow: [`${inboxPrefix}.>`], deny: [] },
     inboxPrefix,
+    limits: { subs: limits.maxSubscriptions, payload: limits.maxPayload, data: -1 },
   };
 }
 

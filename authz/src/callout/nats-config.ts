@@ -24,7 +24,29 @@ export interface CalloutConfigOptions {
   authTimeoutSeconds?: number;
   /** Static users in other accounts that must bypass the callout. Default gateway, admin, sys. */
   staticUsers?: string[];
+  /** Limits of the CLIENTS account (callout users). Default {@link CLIENT_LIMITS}. */
+  clientLimits?: Partial<ClientLimits>;
 }
+
+/**
+ * What a callout user may consume. nats-server 2.10 in config mode ignores the limits in a
+ * callout-issued user JWT (it keeps only the permissions: server/auth_callout.go clears the JWT
+ * before applying limits), so they are enforced as the CLIENTS account's limits, which the
+ * server applies to every connection of the account: subscriptions and payload per connection,
+ * connections for the account as a whole. The user JWT carries the same subscription and payload
+ * limits for servers that do apply them. A per-user connection count or a data rate is not
+ * something 2.10 config mode can enforce (see README, "NATS hardening").
+ */
+export interface ClientLimits {
+  /** Connections of all callout users together (account-wide). */
+  maxConnections: number;
+  /** Subscriptions per connection (a reader needs a handful: its inbox, a consume loop). */
+  maxSubscriptions: number;
+  /** Bytes a callout user may publish in one message (pull requests and acks are tiny). */
+  maxPayload: number;
+}
+
+export const CLIENT_LIMITS: ClientLimits = { maxConnections: 10_000, maxSubscriptions: 256, maxPayload: 64 * 1024 };
 
 export interface CalloutConfigBlocks {
   /** Goes inside `accounts { }`. */
@@ -54,6 +76,8 @@ export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBloc
     throw new Error("calloutPassword must be non-empty and not look like a bcrypt hash");
   }
   const timeout = opts.authTimeoutSeconds ?? 2;
+  const limits = { ...CLIENT_LIMITS, ...opts.clientLimits };
+  for (const [k, v] of Object.entries(limits)) if (!Number.isInteger(v) || v < 1) throw new Error(`clientLimits.${k} must be a positive integer`);
   const users = [CALLOUT_USER, ...(opts.staticUsers ?? ["gateway", "admin", "sys"])];
   const next = `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`;
   const info = `$JS.API.CONSUMER.INFO.${stream}.*`;
@@ -73,6 +97,9 @@ export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBloc
   # Users authorized by the callout. No JetStream here, so nothing a client sends can land in
   # the stream (a forged pull-request reply subject resolves in this account, not in APP).
   ${CLIENTS_ACCOUNT} {
+    # Per connection (subscriptions, payload) and for the account (connections); the user JWT's
+    # own limits are not applied by nats-server 2.10 to callout users.
+    limits { max_connections: ${limits.maxConnections}, max_subscriptions: ${limits.maxSubscriptions}, max_payload: ${limits.maxPayload} }
     imports: [
       { service: { account: APP, subject: ${q(next)} }, to: ${q(renamed(next))} }
       { service: { account: APP, subject: ${q(info)} }, to: ${q(renamed(info))} }

@@ -20,6 +20,7 @@ import {
   credentialAuthenticator,
   credentialFromConnectOpts,
   userDurables,
+  userInboxToken,
   fingerprintOf,
   type Authenticated,
   type Authenticator,
@@ -28,7 +29,7 @@ import { readableEndpointIds } from "../acl.js";
 import { AccessTokenVerifier } from "../auth/access-token.js";
 import { decide, isDenied } from "./decide.js";
 import { type CurveKey, type NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
-import { CLIENTS_ACCOUNT } from "./nats-config.js";
+import { CLIENT_LIMITS, CLIENTS_ACCOUNT, type ClientLimits } from "./nats-config.js";
 
 export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
 export const XKEY_HEADER = "Nats-Server-Xkey";
@@ -72,6 +73,8 @@ export interface CalloutServiceOptions {
   /** The credential check; default: API tokens and access tokens, as the gateway checks them. */
   authenticate?: Authenticator;
   log: CalloutLogger;
+  /** The CLIENTS account's limits, carried in the user JWT too (default CLIENT_LIMITS; keep equal to the server config's). */
+  clientLimits?: Partial<ClientLimits>;
   /** Queue group so several instances share the load. */
   queue?: string;
 }
@@ -159,14 +162,18 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     }
   };
 
-  const authorize = async (v: VerifiedRequest): Promise<{ who: Authenticated; durables: string[]; access: string }> => {
+  const authorize = async (v: VerifiedRequest): Promise<{ who: Authenticated; durables: string[]; access: string; inboxToken: string }> => {
     const credential = credentialFromConnectOpts(v.request.connect_opts);
     if (!credential) throw new Deny("no credential in CONNECT");
     return withTimeout("database", (async () => {
       const who = await authenticate(credential);
       if (!who) throw new Deny(`${credential.kind} not valid`);
-      const [durables, readable] = await Promise.all([userDurables(opts.db, who.userId), readableEndpointIds(opts.db, who.userId)]);
-      return { who, durables, access: fingerprintOf(readable, durables) };
+      const [durables, readable, inboxToken] = await Promise.all([
+        userDurables(opts.db, who.userId),
+        readableEndpointIds(opts.db, who.userId),
+        userInboxToken(opts.db, who.userId),
+      ]);
+      return { who, durables, access: fingerprintOf(readable, durables), inboxToken };
     })());
   };
 
@@ -190,8 +197,8 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     const client = { server: v.request.server_id.name, cid: v.request.client_info?.id, host: v.request.client_info?.host };
     try {
       checkAudience(v);
-      const { who, durables, access } = await authorize(v);
-      const decision = decide({ userId: who.userId }, durables, opts.stream);
+      const { who, durables, access, inboxToken } = await authorize(v);
+      const decision = decide({ userId: who.userId, inboxToken }, durables, opts.stream, { ...CLIENT_LIMITS, ...opts.clientLimits });
       if (isDenied(decision)) throw new Deny(decision.deny);
       // Never longer than the credential itself: an access token's connection ends with it.
       const exp = Math.min(Math.floor(Date.now() / 1000) + opts.jwtTtlSeconds, who.expiresAt ?? Number.POSITIVE_INFINITY);
@@ -199,7 +206,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
         connectionName(who.userId, who.credentialId, access),
         v.userNkey,
         opts.issuer,
-        { pub: decision.pub, sub: decision.sub },
+        { pub: decision.pub, sub: decision.sub, ...decision.limits },
         { aud: CLIENTS_ACCOUNT, exp },
       );
       await answer(msg, v, { jwt: userJwt });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { consumerPlan, ensureDefaultConsumer, listConsumers, userInboxPrefix, type ConsumerManager, type Db } from "@wb/authz";
+import { consumerPlan, ensureDefaultConsumer, inboxPrefixOf, listConsumers, type ConsumerManager, type Db } from "@wb/authz";
 import { CLIENT_API_PREFIX } from "@wb/authz";
 import type { Config } from "../config.js";
 import type { AppEnv } from "../env.js";
@@ -27,7 +27,7 @@ export function meRoutes(deps: MeDeps) {
       nats: {
         stream: deps.config.STREAM_NAME,
         api_prefix: CLIENT_API_PREFIX,
-        inbox_prefix: userInboxPrefix(p.userId),
+        inbox_prefix: await inboxPrefixOf(deps.db, p.userId),
         consumers: rows.map((r) => ({ name: r.name, durable_name: r.durableName })),
       },
     });

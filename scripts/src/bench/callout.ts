@@ -17,7 +17,7 @@ import {
   createUser,
   migrateDatabase,
   openDatabase,
-  userInboxPrefix,
+  inboxPrefixOf,
   generateCalloutKeys,
   calloutNatsConfig,
   loadCalloutConfig,
@@ -110,7 +110,7 @@ export async function runCalloutBench(log = (m: string) => console.error(`[bench
     await migrateDatabase(database.db);
     const user = await createUser(database.db, { name: `bench_${randomBytes(3).toString("hex")}` });
     const { token } = await createApiToken(database.db, user.id, "bench");
-    const viaCallout = { token, inboxPrefix: userInboxPrefix(user.id) };
+    const viaCallout = { token, inboxPrefix: await inboxPrefixOf(database.db, user.id) };
     const staticUser = { user: nats.users.gateway.user, pass: nats.users.gateway.password };
     const results = {
       staticSequential: await measureCallout({ url: nats.url, auth: staticUser }),

@@ -75,7 +75,7 @@ interface Run {
 
 async function run(binary: string, withIds: boolean): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), "wb-dedupe-"));
-  const server = await startNats({ binary, dir });
+  const server = await startNats({ binary, dir, monitoring: true });
   try {
     const nc = await connect({ servers: server.url, user: server.users.admin.user, pass: server.users.admin.password });
     const jsm = await jetstreamManager(nc);
@@ -84,7 +84,7 @@ async function run(binary: string, withIds: boolean): Promise<Run> {
     const prefix = randomUUID();
     const pid = server.pid!;
     const rssBefore = await settledRss(pid);
-    const varzBefore = await varzMem(server.monitorUrl);
+    const varzBefore = await varzMem(server.monitorUrl!);
     const started = performance.now();
     for (let i = 0; i < N; i += BATCH) {
       const acks: Promise<PubAck>[] = [];
@@ -96,7 +96,7 @@ async function run(binary: string, withIds: boolean): Promise<Run> {
     }
     const seconds = (performance.now() - started) / 1000;
     const rssAfter = await settledRss(pid);
-    const varzAfter = await varzMem(server.monitorUrl);
+    const varzAfter = await varzMem(server.monitorUrl!);
     const stored = (await jsm.streams.info("DEDUPE")).state.messages;
     await nc.close();
     return { withIds, rssBefore, rssAfter, varzBefore, varzAfter, seconds, stored };

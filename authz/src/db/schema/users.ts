@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { boolean, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const users = pgTable("users", {
@@ -5,6 +6,12 @@ export const users = pgTable("users", {
   name: text("name").notNull().unique(),
   isAdmin: boolean("is_admin").notNull().default(false),
   disabledAt: timestamp("disabled_at", { withTimezone: true }),
+  /**
+   * Random part of the user's NATS inbox prefix (naming.ts userInboxPrefix). nats-server cannot
+   * restrict a publish's reply subject, so an inbox nobody else can name is what keeps another
+   * user from pointing a pull's replies at it. Shown only to the user (GET /api/v1/me).
+   */
+  inboxToken: text("inbox_token").notNull().default(sql`replace(gen_random_uuid()::text, '-', '')`),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

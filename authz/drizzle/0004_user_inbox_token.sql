@@ -1,0 +1,1 @@
+ALTER TABLE "users" ADD COLUMN "inbox_token" text DEFAULT replace(gen_random_uuid()::text, '-', '') NOT NULL;

@@ -1,0 +1,162 @@
+/**
+ * Tenant isolation over NATS (issue 11, attack 5 and the NATS hardening): through the real
+ * gateway, a real nats-server with the auth callout and real PostgreSQL.
+ */
+import { randomUUID } from "node:crypto";
+import { connect as netConnect } from "node:net";
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { callApi, postGithub, startTestBroker, type TestBroker } from "@wb/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker({}, { callout: true });
+}, 60_000);
+afterAll(() => broker?.close());
+
+type User = { id: string; name: string; token: string };
+interface Me {
+  nats: { stream: string; api_prefix: string; inbox_prefix: string; consumers: { name: string; durable_name: string }[] };
+}
+
+async function me(u: User): Promise<Me> {
+  const res = await callApi(broker.url, u.token, "GET", "/me");
+  expect(res.status).toBe(200);
+  return res.body as Me;
+}
+
+function connectAs(u: User, m: Me): Promise<NatsConnection> {
+  return connect({ servers: broker.nats.url, token: u.token, inboxPrefix: m.nats.inbox_prefix, maxReconnectAttempts: 0 });
+}
+
+/** Collects what arrives on `subject` for `ms`. */
+async function collect(nc: NatsConnection, subject: string, ms: number): Promise<string[]> {
+  const got: string[] = [];
+  const sub = nc.subscribe(subject, { callback: (_e, m) => void got.push(new TextDecoder().decode(m.data)) });
+  await nc.flush();
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      sub.unsubscribe();
+      resolve(got);
+    }, ms),
+  );
+}
+
+describe("attack 5, inbox injection over NATS", () => {
+  it("a pull with another user's inbox as reply delivers nothing to him; the same pull to one's own inbox works", async () => {
+    const [alice, mallory] = [await broker.user(), await broker.user()];
+    const [aliceMe, malloryMe] = [await me(alice), await me(mallory)];
+    // Something in Mallory's own durable to push at Alice.
+    const own = await callApi(broker.url, mallory.token, "POST", "/endpoints", { path: `u/${mallory.name}/gh`, provider: "github" });
+    expect(own.status).toBe(201);
+    const marker = randomUUID();
+    expect((await postGithub(`${broker.url}/webhook/u/${mallory.name}/gh`, { secret: own.body.secret, body: JSON.stringify({ marker }) })).status).toBe(202);
+
+    const aliceNc = await connectAs(alice, aliceMe);
+    const malloryNc = await connectAs(mallory, malloryMe);
+    try {
+      const durable = malloryMe.nats.consumers.find((c) => c.name === "default")!.durable_name;
+      const next = `${malloryMe.nats.api_prefix}.CONSUMER.MSG.NEXT.${malloryMe.nats.stream}.${durable}`;
+      const js = jetstream(malloryNc, { apiPrefix: malloryMe.nats.api_prefix });
+      const c = await js.consumers.get(malloryMe.nats.stream, durable);
+      // The delivery is waiting in his durable (its filters follow his new endpoint).
+      await me(mallory);
+      await expect.poll(async () => (await c.info()).num_pending, { timeout: 10_000 }).toBeGreaterThan(0);
+      // Alice listens on everything she may: her whole inbox prefix.
+      const aliceGot = collect(aliceNc, `${aliceMe.nats.inbox_prefix}.>`, 3_000);
+      // Mallory knows her user id (it is in shared endpoints' owner field), not her inbox token:
+      // he aims at the prefix as it was built before (id only) and at the id with some token.
+      expect(aliceMe.nats.inbox_prefix).toMatch(/^_INBOX_[0-9a-f]{32}_[0-9a-f]{32}$/);
+      const id = alice.id.replace(/-/g, "");
+      for (const target of [`_INBOX_${id}.x`, `_INBOX_${id}_${"0".repeat(32)}.x`]) {
+        malloryNc.publish(next, JSON.stringify({ batch: 1, expires: 1_000_000_000 }), { reply: target });
+      }
+      await malloryNc.flush().catch(() => {});
+      expect((await aliceGot).filter((s) => s.includes(marker))).toEqual([]);
+
+      // Positive control: the same pull with his own inbox as reply hands him the message.
+      const m = await c.next({ expires: 5_000 });
+      expect(m?.string()).toContain(marker);
+      m?.ack();
+    } finally {
+      await aliceNc.close();
+      await malloryNc.close().catch(() => {});
+    }
+  });
+});
+
+
+describe("per-connection limits of callout users", () => {
+  /** Status errors the connection reports, as text. */
+  function errorsOf(nc: NatsConnection): string[] {
+    const seen: string[] = [];
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === "error") seen.push(String((s as { error?: unknown }).error));
+    })();
+    return seen;
+  }
+
+  it("more subscriptions than the CLIENTS account allows are refused; within the limit they work", async () => {
+    const u = await broker.user();
+    const m = await me(u);
+    const nc = await connectAs(u, m);
+    const seen = errorsOf(nc);
+    try {
+      for (let i = 0; i < 200; i++) nc.subscribe(`${m.nats.inbox_prefix}.ok${i}`);
+      await nc.flush();
+      expect(seen).toEqual([]);
+      for (let i = 0; i < 100; i++) nc.subscribe(`${m.nats.inbox_prefix}.over${i}`);
+      await nc.flush().catch(() => {});
+      await expect.poll(() => seen.join("\n"), { timeout: 5_000 }).toMatch(/maximum subscriptions exceeded/);
+    } finally {
+      await nc.close().catch(() => {});
+    }
+  });
+
+  it("a publish above the CLIENTS account's max_payload (64 KiB) is refused by the server; a small one is not", async () => {
+    const u = await broker.user();
+    const m = await me(u);
+    // The server tells the client the account's limit after authentication; nats.js then refuses
+    // such a publish itself.
+    const nc = await connectAs(u, m);
+    expect(nc.info?.max_payload).toBe(64 * 1024);
+    await nc.close();
+    // A client that ignores it (a raw socket) is cut off by the server.
+    const ack = `$JS.ACK.${m.nats.stream}.${m.nats.consumers[0]!.durable_name}.1.1.1.0.0`;
+    expect(await rawPublish(u.token, ack, 100)).toMatch(/PONG[\s\S]*PONG/);
+    expect(await rawPublish(u.token, ack, 70 * 1024)).toMatch(/-ERR 'Maximum Payload Violation'/);
+  });
+});
+
+/** Speaks the NATS protocol by hand: CONNECT with the token, one PUB of `size` bytes, PINGs; returns what the server said. */
+function rawPublish(token: string, subject: string, size: number): Promise<string> {
+  const { hostname, port } = new URL(broker.nats.url);
+  return new Promise((resolve, reject) => {
+    let got = "";
+    let sent = false;
+    const socket = netConnect({ host: hostname, port: Number(port) });
+    const done = () => {
+      socket.destroy();
+      resolve(got);
+    };
+    const timer = setTimeout(done, 5_000);
+    socket.on("data", (chunk) => {
+      got += chunk.toString();
+      if (!sent && got.includes("INFO ")) {
+        sent = true;
+        socket.write(`CONNECT ${JSON.stringify({ auth_token: token, verbose: false, pedantic: false, protocol: 1 })}\r\nPING\r\n`);
+        socket.write(`PUB ${subject} ${size}\r\n${"x".repeat(size)}\r\nPING\r\n`);
+      }
+      if (/-ERR|PONG[\s\S]*PONG/.test(got)) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    socket.on("error", reject);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+  });
+}
