@@ -394,14 +394,14 @@ describe("revocation", () => {
     const u = await newUser();
     const expiresAt = new Date(Date.now() + 3_000);
     const { token } = await createApiToken(direct.db, u.id, "short", expiresAt);
-    const nc = await connectAs({ id: u.id, token });
+    const nc = await connectAs({ inbox: u.inbox, token });
     await closedWithin(nc, Date.now(), 3_000 + REVOCATION_BOUND_MS);
     const lateBy = Date.now() - expiresAt.getTime();
     console.info(`[bound] expiring token: connection closed ${lateBy} ms after the expiry`);
     // exp has whole seconds, cut down: closed within the second before the expiry, or soon after.
     expect(lateBy).toBeGreaterThan(-1_000);
     expect(lateBy).toBeLessThanOrEqual(1_500);
-    await expect(connectAs({ id: u.id, token })).rejects.toBeInstanceOf(errors.AuthorizationError);
+    await expect(connectAs({ inbox: u.inbox, token })).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
   it("narrowing after an access change keeps the user's subscriptions (never widens to all his grants)", async () => {
