@@ -18,6 +18,11 @@ export type ErrorCode =
   | "rate_limited"
   | "unsupported_provider"
   | "unavailable"
+  | "github_not_configured"
+  | "github_unavailable"
+  | "github_error"
+  | "github_access_denied"
+  | "device_code_expired"
   | "internal";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -39,6 +44,11 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   unsupported_provider: 400,
   unavailable: 503,
+  github_not_configured: 404,
+  github_unavailable: 503,
+  github_error: 502,
+  github_access_denied: 403,
+  device_code_expired: 400,
   internal: 500,
 };
 

@@ -24,6 +24,8 @@ import { orgRoutes } from "./routes/orgs.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import type { AuthService } from "./auth/sessions.js";
 import { authRoutes, jwksRoutes } from "./routes/auth.js";
+import type { GitHubLogin } from "./github/login.js";
+import { githubAuthRoutes } from "./routes/github-auth.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
@@ -43,6 +45,8 @@ export interface AppDeps {
   ackTokens: AckTokens;
   /** The broker's own tokens: access-JWT verification, sessions, signing keys. */
   auth: AuthService;
+  /** Sign in with GitHub; undefined when GitHub is not configured. */
+  github?: GitHubLogin;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
@@ -59,7 +63,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME }));
   app.route("/webhook", ingestRoutes(deps));
   app.route("/.well-known", jwksRoutes(deps));
-  app.route("/auth", authRoutes({ ...deps, db }));
+  const cookies = { refreshTtlMs: deps.config.REFRESH_TOKEN_TTL, secure: deps.config.PUBLIC_URL?.startsWith("https:") ?? false };
+  app.route("/auth/github", githubAuthRoutes({ login: deps.github, cookies }));
+  app.route("/auth", authRoutes({ ...deps, db, cookies }));
 
   const api = new Hono<AppEnv>();
   api.use(bearerAuth(db, deps.auth.verifier));

@@ -102,6 +102,8 @@ describe("loadConfig", () => {
     ["ACCESS_TOKEN_TTL", "2d", /between 10s and 24h/],
     ["REFRESH_TOKEN_TTL", "10m", /not be shorter than ACCESS_TOKEN_TTL/],
     ["SIGNING_KEY_ROTATION", "10m", /at least 1h/],
+    ["GITHUB_URL", "github.com", /URL/i],
+    ["PUBLIC_URL", "ftp://broker", /URL/i],
   ];
   it.each(bad)("%s=%j is refused with an error naming it", (name, value, message) => {
     const err = rejected({ ...minimal, [name]: value });
@@ -109,6 +111,16 @@ describe("loadConfig", () => {
     expect(err.issues[0]!.startsWith(`${name}: `), err.issues[0]).toBe(true);
     expect(err.issues[0]).toMatch(message);
     expect(err.message).toContain(`  - ${name}: `);
+  });
+
+  it("GitHub sign-in: both client values and PUBLIC_URL, or nothing", () => {
+    const github = { GITHUB_CLIENT_ID: "Iv1.abc", GITHUB_CLIENT_SECRET: "s3cret" };
+    // The missing one is named.
+    expect(rejected({ ...minimal, GITHUB_CLIENT_ID: "Iv1.abc" }).issues).toEqual([expect.stringMatching(/^GITHUB_CLIENT_SECRET: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET together/)]);
+    expect(rejected({ ...minimal, ...github }).issues).toEqual([expect.stringMatching(/^PUBLIC_URL: PUBLIC_URL is required with GitHub sign-in/)]);
+    const c = loadConfig({ ...minimal, ...github, PUBLIC_URL: "https://broker.example.com" });
+    expect(c).toMatchObject({ GITHUB_URL: "https://github.com", GITHUB_API_URL: "https://api.github.com", GITHUB_SCOPES: "read:org", GITHUB_TIMEOUT: 10_000 });
+    expect(loadConfig(minimal).GITHUB_CLIENT_ID).toBeUndefined();
   });
 
   it("never echoes the secret key in its error", () => {

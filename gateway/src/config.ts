@@ -108,6 +108,19 @@ export const configSchema = z.object({
   REFRESH_TOKEN_TTL: duration("30d"),
   /** The JWT signing key is replaced when older than this (the previous one verifies until its tokens expire). */
   SIGNING_KEY_ROTATION: duration("30d"),
+  /**
+   * Sign in with GitHub (an OAuth app or a GitHub App): both or neither. Without them the
+   * /auth/github routes answer 404 github_not_configured and API tokens work as before.
+   */
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  GITHUB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"),
+  GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"),
+  /** Asked at sign-in; read:org lets the broker see the person's organization memberships (see the README). */
+  GITHUB_SCOPES: z.string().default("read:org"),
+  GITHUB_TIMEOUT: duration("10s"),
+  /** Where people reach the broker; GitHub sends them back to PUBLIC_URL/auth/github/callback. */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((c, ctx) => {
   // node:http refuses to start otherwise; say so in our words.
@@ -119,6 +132,12 @@ export const configSchema = z.object({
   }
   if (c.SIGNING_KEY_ROTATION < 3_600_000) {
     ctx.addIssue({ code: "custom", path: ["SIGNING_KEY_ROTATION"], message: "SIGNING_KEY_ROTATION must be at least 1h" });
+  }
+  if ((c.GITHUB_CLIENT_ID === undefined) !== (c.GITHUB_CLIENT_SECRET === undefined)) {
+    ctx.addIssue({ code: "custom", path: [c.GITHUB_CLIENT_ID ? "GITHUB_CLIENT_SECRET" : "GITHUB_CLIENT_ID"], message: "set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET together (or neither)" });
+  }
+  if (c.GITHUB_CLIENT_ID && c.GITHUB_CLIENT_SECRET && !c.PUBLIC_URL) {
+    ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "PUBLIC_URL is required with GitHub sign-in: GitHub sends people back to PUBLIC_URL/auth/github/callback" });
   }
   if (c.HEADERS_TIMEOUT < 1 || c.REQUEST_TIMEOUT < c.HEADERS_TIMEOUT) {
     ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT"], message: "HEADERS_TIMEOUT must be at least 1ms and not above REQUEST_TIMEOUT" });

@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { AckTokens } from "./ack-token.js";
 import { AuthService } from "./auth/sessions.js";
+import { GitHubClient } from "./github/client.js";
+import { GitHubLogin, type GitHubLoginOptions } from "./github/login.js";
 import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
@@ -69,7 +71,8 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
     rotationMs: config.SIGNING_KEY_ROTATION,
   });
   await auth.start();
-  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth });
+  const github = githubLoginOf(config, { db: database.db, box, auth, log });
+  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth, github });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
@@ -106,6 +109,19 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
       await database.close();
     },
   };
+}
+
+/** Sign in with GitHub when it is configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, PUBLIC_URL). */
+function githubLoginOf(config: Config, deps: Pick<GitHubLoginOptions, "db" | "box" | "auth" | "log">): GitHubLogin | undefined {
+  if (!config.GITHUB_CLIENT_ID || !config.GITHUB_CLIENT_SECRET || !config.PUBLIC_URL) return undefined;
+  const client = new GitHubClient({
+    clientId: config.GITHUB_CLIENT_ID,
+    clientSecret: config.GITHUB_CLIENT_SECRET,
+    webUrl: config.GITHUB_URL,
+    apiUrl: config.GITHUB_API_URL,
+    timeoutMs: config.GITHUB_TIMEOUT,
+  });
+  return new GitHubLogin({ ...deps, client, publicUrl: config.PUBLIC_URL, scopes: config.GITHUB_SCOPES });
 }
 
 /**

@@ -14,7 +14,9 @@ import {
   type RunningCallout,
 } from "@wb/authz";
 import { AuthService, createLogger, GATEWAY_CONNECTION_NAME, loadConfig, startGateway, type Config, type RunningGateway, type TokenResponse } from "@wb/gateway";
+import { freePort } from "@wb/stack";
 import { createTestDatabase, type TestDatabase } from "./database.js";
+import type { FakeGitHub } from "./fake-github/index.js";
 import { calloutWiring } from "./callout.js";
 import { connectAdmin, startPrivateNats, type PrivateNats } from "./nats.js";
 
@@ -69,6 +71,8 @@ export interface TestBrokerOptions {
    * token. Off by default (the default broker has no callout and starts faster).
    */
   callout?: boolean;
+  /** Sign in with GitHub against this fake GitHub (PUBLIC_URL, GITHUB_* set; its callback registered). */
+  github?: FakeGitHub;
 }
 
 /**
@@ -81,9 +85,22 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
   const wiring = opts.callout ? calloutWiring(stream) : undefined;
   const nats = await startPrivateNats(wiring ? { callout: wiring.natsConfig } : {});
   const testDb: TestDatabase = await createTestDatabase("gw");
+  // GitHub must know the callback before the gateway starts: pick its port now.
+  const port = opts.github ? await freePort() : 0;
+  const githubEnv: Record<string, string> = opts.github
+    ? {
+        GITHUB_CLIENT_ID: opts.github.clientId,
+        GITHUB_CLIENT_SECRET: opts.github.clientSecret,
+        GITHUB_URL: opts.github.url,
+        GITHUB_API_URL: opts.github.apiUrl,
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+      }
+    : {};
+  opts.github?.registerCallback(`http://127.0.0.1:${port}/auth/github/callback`);
   const config = loadConfig({
-    PORT: "0",
+    PORT: String(port),
     HOST: "127.0.0.1",
+    ...githubEnv,
     NATS_URL: nats.url,
     NATS_USER: nats.users.gateway.user,
     NATS_PASSWORD: nats.users.gateway.password,

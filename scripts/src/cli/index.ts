@@ -18,6 +18,7 @@ import { membersCommand } from "./members.js";
 import { orgsCommand } from "./orgs.js";
 import { streamCommand } from "./stream.js";
 import { subscriptionsCommand } from "./subscriptions.js";
+import { loginCommand } from "./login.js";
 import { signingKeysCommand } from "./signing-keys.js";
 import { tokensCommand } from "./tokens.js";
 import { usersCommand } from "./users.js";
@@ -44,6 +45,7 @@ const NOUNS = [
   streamCommand,
   signingKeysCommand,
   auditCommand,
+  loginCommand,
 ];
 
 /** Builds the command tree for one invocation (no module state: tests run many in parallel). */
@@ -66,8 +68,9 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError("(add --help for usage)")
     .hook("preAction", (_program, action) => {
       ctx.json = action.optsWithGlobals<{ json?: boolean }>().json === true;
-      // Validate the configuration before any work, with every problem listed at once.
-      ctx.config();
+      // Validate the configuration before any work, with every problem listed at once. `login`
+      // is a client of a broker over HTTP and needs none of it.
+      if (action.name() !== "login") ctx.config();
     });
   for (const register of NOUNS) register(program, ctx);
   return program;

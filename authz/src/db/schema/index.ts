@@ -10,3 +10,4 @@ export * from "./signing-keys.js";
 export * from "./sessions.js";
 export * from "./reservations.js";
 export * from "./audit-log.js";
+export * from "./github-tokens.js";

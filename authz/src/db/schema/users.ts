@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const users = pgTable("users", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -13,6 +13,9 @@ export const users = pgTable("users", {
    */
   inboxToken: text("inbox_token").notNull().default(sql`replace(gen_random_uuid()::text, '-', '')`),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  /** The GitHub account he signs in with: its numeric id (logins can be renamed), and its login as last seen. */
+  githubId: bigint("github_id", { mode: "number" }).unique(),
+  githubLogin: text("github_login"),
 });
 
 export type User = typeof users.$inferSelect;
