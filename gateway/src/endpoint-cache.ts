@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { ENDPOINTS_CHANGED_SUBJECT, listAllEndpoints, type Db, type SecretBox } from "@wb/authz";
 import type { Logger } from "pino";
+import { coalesce } from "./coalesce.js";
 
 type EndpointRow = Awaited<ReturnType<typeof listAllEndpoints>>[number];
 
@@ -25,7 +26,6 @@ export class EndpointCache {
   #sub?: Subscription;
   #timer?: NodeJS.Timeout;
   #loaded = false;
-  #reloading?: Promise<void>;
   #undecryptable = 0;
   /** Endpoints already logged as undecryptable (one line each, not one per reload). */
   #reported = new Set<string>();
@@ -57,11 +57,12 @@ export class EndpointCache {
     this.#sub?.unsubscribe();
   }
 
-  /** Reloads the whole table (small: one row per endpoint). Concurrent calls share one load. */
-  reload(): Promise<void> {
-    this.#reloading ??= this.#load().finally(() => (this.#reloading = undefined));
-    return this.#reloading;
-  }
+  /**
+   * Reloads the whole table (small: one row per endpoint). Resolves after a load that began
+   * after the call, so a change announced during a load is never missed; calls during a load
+   * share one follow-up load.
+   */
+  readonly reload: () => Promise<void> = coalesce(() => this.#load());
 
   async #load(): Promise<void> {
     try {
