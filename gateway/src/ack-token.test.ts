@@ -11,12 +11,12 @@ describe("AckTokens", () => {
     for (const seq of [1, 42, 9_007_199_254_740_991]) {
       const t = tokens.issue(durable, seq);
       expect(t).toMatch(/^[1-9]\d*\.[A-Za-z0-9_-]{22}$/);
-      expect(tokens.open(durable, t)).toBe(seq);
+      expect(tokens.open(durable, t)).toEqual({ seq, deliveryCount: 1 });
     }
   });
 
   it("is stateless: another instance with the same key (another gateway, a restart) opens it", () => {
-    expect(new AckTokens(Buffer.from(key)).open(durable, tokens.issue(durable, 7))).toBe(7);
+    expect(new AckTokens(Buffer.from(key)).open(durable, tokens.issue(durable, 7))).toEqual({ seq: 7, deliveryCount: 1 });
   });
 
   it("refuses a token of another durable, or made with another key", () => {
@@ -33,6 +33,18 @@ describe("AckTokens", () => {
     expect(tokens.open(durable, `${seq}.${flipped}`)).toBeUndefined();
     expect(tokens.open(durable, `${seq}.${mac.slice(0, -1)}`)).toBeUndefined();
     expect(tokens.open(durable, `${seq}.${mac}A`)).toBeUndefined();
+  });
+
+  it("carries a redelivery's count, bound by the MAC", () => {
+    const t = tokens.issue(durable, 7, 3);
+    expect(t).toMatch(/^7\.3\.[A-Za-z0-9_-]{22}$/);
+    expect(tokens.open(durable, t)).toEqual({ seq: 7, deliveryCount: 3 });
+    const mac = t.split(".")[2]!;
+    expect(tokens.open(durable, `7.4.${mac}`)).toBeUndefined();
+    expect(tokens.open(durable, `7.${mac}`)).toBeUndefined();
+    // Count 1 has one spelling only: the original two-part form.
+    expect(tokens.issue(durable, 7, 1)).toBe(tokens.issue(durable, 7));
+    expect(tokens.open(durable, `7.1.${tokens.issue(durable, 7).split(".")[1]}`)).toBeUndefined();
   });
 
   it("refuses malformed tokens without throwing", () => {

@@ -126,6 +126,20 @@ describe("named consumers", () => {
     expect((await pull(broker.url, u.token, "consumer=fresh")).status).toBe(404);
   });
 
+  it("a message terminated by ack token after a redelivery is a dead letter with its real delivery_count", async () => {
+    const u = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const m = await deliver(ep);
+    expect(idsOn((await pull(broker.url, u.token, "wait=2s")).body, ep)).toEqual([m]);
+    expect((await settle(u.token, "nak", [m])).status).toBe(200);
+    const again = await pull(broker.url, u.token, "wait=2s");
+    expect(again.body.messages.map((x: any) => [x.id, x.delivery_count])).toEqual([[m, 2]]);
+    expect(await settle(u.token, "term", [], { ack_tokens: [again.body.messages[0].ack_token] })).toEqual({ status: 200, body: { terminated: [m] } });
+    await expect
+      .poll(async () => (await api(u.token, "GET", "/dead-letters")).body.dead_letters, { timeout: 5_000, interval: 100 })
+      .toEqual([expect.objectContaining({ id: m, delivery_count: 2, reason: "terminated" })]);
+  });
+
   it("nak (now and with a delay), in_progress and term", async () => {
     const u = await broker.user();
     const ep = await broker.endpoint({ userId: u.id });

@@ -26,8 +26,9 @@ export interface AckTarget {
   /** Consumer sequence; needed for a nak (see above), 0 when settling otherwise. */
   consumerSeq?: number;
   /**
-   * How often it was delivered, when known. The HTTP API settles by id and does not know it:
-   * it sends 1, so a `term` over HTTP is recorded with delivery_count 1.
+   * How often it was delivered, when known: the HTTP API knows it from an ack token (which
+   * carries it), not from a bare message id; then 1 is sent, so a `term` by id is recorded
+   * with delivery_count 1.
    */
   deliveryCount?: number;
 }

@@ -122,7 +122,7 @@ export function messageRoutes(deps: MessagesDeps) {
       shown.length = 0;
     }
     const out = shown.map((m) =>
-      renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq) }),
+      renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq, m.info.deliveryCount) }),
     );
     const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
@@ -136,11 +136,14 @@ export function messageRoutes(deps: MessagesDeps) {
    */
   const settle = async (kind: Settlement, principalId: string, body: z.infer<typeof settleBody>, delayMs?: number) => {
     const row = await requireConsumer(deps.db, principalId, body.consumer);
+    // Delivery counts by sequence, as carried by the handles (message_ids carry none).
+    const counts = new Map<number, number>();
     const fromTokens = body.ack_tokens.map((t) => {
-      const seq = deps.ackTokens.open(row.durableName, t);
+      const handle = deps.ackTokens.open(row.durableName, t);
       // A handle of another consumer, or a forged one, is as unknown as a missing message.
-      if (seq === undefined) throw new BrokerError("message_not_found", "ack token not found");
-      return seq;
+      if (handle === undefined) throw new BrokerError("message_not_found", "ack token not found");
+      counts.set(handle.seq, Math.max(handle.deliveryCount, counts.get(handle.seq) ?? 1));
+      return handle.seq;
     });
     const ids = [...new Set(body.message_ids)].filter((id) => !fromTokens.includes(id));
     if (ids.length > 0) {
@@ -153,10 +156,13 @@ export function messageRoutes(deps: MessagesDeps) {
     const unique = [...new Set([...fromTokens, ...ids])];
 
     // A nak is ignored unless its consumer sequence lies in (ack floor, last delivered]: the
-    // durable's last delivered one always does. The delivery count is not known here (ackSubject).
+    // durable's last delivered one always does. The delivery count is known from ack tokens only
+    // (a term by message_ids is recorded with count 1, see ackSubject).
     const consumerSeq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
     const payload = ackPayload(kind, delayMs);
-    for (const streamSeq of unique) deps.nc.publish(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq }), payload);
+    for (const streamSeq of unique) {
+      deps.nc.publish(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }), payload);
+    }
     await deps.nc.flush();
     return { [SETTLED[kind]]: unique };
   };
