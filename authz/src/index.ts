@@ -15,6 +15,7 @@ export * from "./secret-box.js";
 export * from "./subjects.js";
 export * from "./subscriptions/index.js";
 export * from "./tokens.js";
+export * from "./units.js";
 export * from "./users.js";
 export * as schema from "./db/schema/index.js";
 export { CLIENT_API_PREFIX } from "./callout/decide.js";

@@ -44,9 +44,9 @@ export async function startCalloutStack(opts: {
   await jsm.streams.add({ name: stream, subjects: STREAM_SUBJECTS });
 
   const env: Record<string, string> = { CALLOUT_SERVER_NAMES: "webhook-broker" };
-  if (opts.jwtTtlSeconds !== undefined) env.CALLOUT_JWT_TTL = String(opts.jwtTtlSeconds);
-  if (opts.sweepIntervalMs !== undefined) env.CALLOUT_SWEEP_INTERVAL = String(opts.sweepIntervalMs);
-  if (opts.dbTimeoutMs !== undefined) env.CALLOUT_DB_TIMEOUT = String(opts.dbTimeoutMs);
+  if (opts.jwtTtlSeconds !== undefined) env.CALLOUT_JWT_TTL = `${opts.jwtTtlSeconds}s`;
+  if (opts.sweepIntervalMs !== undefined) env.CALLOUT_SWEEP_INTERVAL = `${opts.sweepIntervalMs}ms`;
+  if (opts.dbTimeoutMs !== undefined) env.CALLOUT_DB_TIMEOUT = `${opts.dbTimeoutMs}ms`;
   let running: RunningCallout | undefined;
   const startService = async () => {
     running ??= await wiring.start({ nats, databaseUrl: opts.databaseUrl, env, log: { info: keep("info"), warn: keep("warn"), error: keep("error") } });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseBytes, parseDuration, parseRateLimit } from "./config.js";
+import { ConfigError, loadConfig, parseRateLimit } from "./config.js";
 
 const minimal = {
   NATS_URL: "nats://127.0.0.1:4222",
@@ -130,20 +130,6 @@ describe("loadConfig", () => {
 });
 
 describe("parsers", () => {
-  it("parseDuration: units, a bare number is milliseconds, garbage is undefined", () => {
-    expect([parseDuration("500ms"), parseDuration("20s"), parseDuration("5m"), parseDuration("24h"), parseDuration("7d"), parseDuration("1.5s"), parseDuration(" 250 ")]).toEqual([
-      500, 20_000, 300_000, 86_400_000, 7 * 86_400_000, 1_500, 250,
-    ]);
-    for (const bad of ["", "s", "-1s", "1w", "1 s", "1e3", "1,5s"]) expect(parseDuration(bad), bad).toBeUndefined();
-  });
-
-  it("parseBytes: binary units whatever the spelling, a bare number is bytes", () => {
-    expect([parseBytes("512"), parseBytes("512k"), parseBytes("1KB"), parseBytes("25MiB"), parseBytes("10GiB"), parseBytes("1.5 mb")]).toEqual([
-      512, 512 * 1024, 1024, 25 * 1024 ** 2, 10 * 1024 ** 3, 1.5 * 1024 ** 2,
-    ]);
-    for (const bad of ["", "lots", "1TB", "-1", "1 K B"]) expect(parseBytes(bad), bad).toBeUndefined();
-  });
-
   it("parseRateLimit: rate per unit, optional burst, off", () => {
     expect(parseRateLimit("100/s")).toEqual({ rate: 100, perMs: 1_000, burst: 100 });
     expect(parseRateLimit("6000/m:500")).toEqual({ rate: 6000, perMs: 60_000, burst: 500 });

@@ -1,21 +1,5 @@
+import { zBytes, zDuration } from "@wb/authz";
 import { z } from "zod";
-
-/** Parses `500ms`, `20s`, `5m`, `24h`, `7d` or a bare number of milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "ms") as "ms"];
-  return Math.round(Number(m[1]) * unit);
-}
-
-/** Parses `25MiB`, `10GB`, `512k` or a bare number of bytes. */
-export function parseBytes(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = (m[2] ?? "b").toLowerCase();
-  const scale = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
-  return Math.round(Number(m[1]) * scale);
-}
 
 /** A token bucket: `rate` tokens per `perMs`, holding at most `burst`. */
 export interface RateLimit {
@@ -49,25 +33,8 @@ const rateLimit = (fallback: string) =>
       return limit ?? null;
     });
 
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) ctx.addIssue({ code: "custom", message: `not a duration: ${v} (use e.g. 500ms, 20s, 5m, 24h, 7d)` });
-      return ms ?? 0;
-    });
-
-const bytes = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const n = parseBytes(v);
-      if (n === undefined) ctx.addIssue({ code: "custom", message: `not a size: ${v} (use e.g. 512KiB, 25MiB, 10GiB)` });
-      return n ?? 0;
-    });
+const duration = zDuration;
+const bytes = zBytes;
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),

@@ -1,5 +1,5 @@
 export { createApp, type AppDeps } from "./app.js";
-export { loadConfig, parseDuration, parseBytes, type Config, ConfigError } from "./config.js";
+export { loadConfig, type Config, ConfigError } from "./config.js";
 export { AuthService, type TokenResponse } from "./auth/sessions.js";
 export { GitHubClient, GitHubError, type GitHubConfig, type GitHubTokens } from "./github/client.js";
 export { githubAccessToken } from "./github/tokens.js";

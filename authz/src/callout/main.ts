@@ -11,6 +11,7 @@ import { accessFingerprint, credentialChecker } from "./credentials.js";
 import { CurveKey, NodeKeyPair, Prefix } from "./keys.js";
 import { CALLOUT_USER } from "./nats-config.js";
 import { SAFETY_SWEEP_MS } from "../access-changes.js";
+import { formatDuration, zDuration } from "../units.js";
 import { startRevoker, type Revoker } from "./revoker.js";
 import { startCalloutService, type CalloutLogger, type CalloutService } from "./service.js";
 
@@ -27,12 +28,12 @@ export const CalloutEnv = z.object({
   CALLOUT_ISSUER_SEED: seed("SA"),
   CALLOUT_XKEY_SEED: seed("SX"),
   STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default("WEBHOOKS"),
-  /** Seconds a user JWT lives; the client re-authenticates through the callout after that. */
-  CALLOUT_JWT_TTL: z.coerce.number().int().min(10).max(86_400).default(300),
-  /** Milliseconds PostgreSQL has per request; below the server's auth timeout (2 s). */
-  CALLOUT_DB_TIMEOUT: z.coerce.number().int().min(50).max(10_000).default(1_500),
-  /** Milliseconds between safety sweeps over every connection (announced changes are applied at once). */
-  CALLOUT_SWEEP_INTERVAL: z.coerce.number().int().min(250).max(3_600_000).default(SAFETY_SWEEP_MS),
+  /** How long a user JWT lives (a duration, units.ts; ms here); the client re-authenticates through the callout after that. */
+  CALLOUT_JWT_TTL: zDuration("5m", { min: 10_000, max: 86_400_000 }),
+  /** How long PostgreSQL has per request (ms here); below the server's auth timeout (2 s). */
+  CALLOUT_DB_TIMEOUT: zDuration("1500ms", { min: 50, max: 10_000 }),
+  /** Time between safety sweeps over every connection (ms here; announced changes are applied at once). */
+  CALLOUT_SWEEP_INTERVAL: zDuration(formatDuration(SAFETY_SWEEP_MS), { min: 250, max: 3_600_000 }),
   /** Comma-separated server names accepted; empty accepts any server that signs correctly. */
   CALLOUT_SERVER_NAMES: z.string().optional(),
 });
@@ -68,7 +69,7 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
     issuer: NodeKeyPair.fromSeed(Prefix.Account, config.CALLOUT_ISSUER_SEED),
     xkey: CurveKey.fromSeed(config.CALLOUT_XKEY_SEED),
     stream: config.STREAM_NAME,
-    jwtTtlSeconds: config.CALLOUT_JWT_TTL,
+    jwtTtlSeconds: Math.floor(config.CALLOUT_JWT_TTL / 1000),
     dbTimeoutMs: config.CALLOUT_DB_TIMEOUT,
     serverNames: config.CALLOUT_SERVER_NAMES ? config.CALLOUT_SERVER_NAMES.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     log,
@@ -86,7 +87,7 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
   } else {
     log.warn({}, "auth callout: no NATS_SYS_PASSWORD, no revocation (JWT expiry is the only bound)");
   }
-  log.info({ stream: config.STREAM_NAME, ttl: config.CALLOUT_JWT_TTL }, "auth callout: listening");
+  log.info({ stream: config.STREAM_NAME, ttlMs: config.CALLOUT_JWT_TTL }, "auth callout: listening");
   return {
     service,
     revoker,

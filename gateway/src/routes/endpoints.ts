@@ -12,12 +12,12 @@ import {
   rotateEndpointSecret,
   updateEndpointAs,
   viewEndpoint,
+  parseDuration,
   type Db,
   type EndpointChanged,
   type Limits,
   type SecretBox,
 } from "@wb/authz";
-import { parseDuration } from "../config.js";
 import type { EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
 import { actingOf } from "../middleware/auth.js";

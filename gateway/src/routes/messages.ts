@@ -15,12 +15,13 @@ import {
   parseDeliverySubject,
   readableEndpointIds,
   requireConsumer,
+  parseDuration,
   type ConsumerManager,
   type Db,
   type Settlement,
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
-import { parseDuration, type Config } from "../config.js";
+import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, lookup, renderMessage } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";

@@ -1,8 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { announceGrantsChanged, BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, type Db } from "@wb/authz";
-import { parseDuration } from "../config.js";
+import { announceGrantsChanged, BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, parseDuration, type Db } from "@wb/authz";
 import type { AppEnv } from "../env.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";

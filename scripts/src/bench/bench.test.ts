@@ -32,11 +32,12 @@ describe("percentile (nearest rank)", () => {
 });
 
 describe("parseBenchDuration", () => {
-  it("reads s, m, ms and bare seconds", () => {
+  it("reads s, m and ms, and refuses a number without its unit", () => {
     expect(parseBenchDuration("30s")).toBe(30_000);
     expect(parseBenchDuration("2m")).toBe(120_000);
     expect(parseBenchDuration("1500ms")).toBe(1_500);
-    expect(parseBenchDuration("5")).toBe(5_000);
+    // A bare number is refused: everywhere else it means milliseconds, here it meant seconds.
+    expect(() => parseBenchDuration("5")).toThrow(/give the unit/);
     expect(() => parseBenchDuration("soon")).toThrow();
   });
 });

@@ -16,6 +16,7 @@
  * production layout, slowly.
  */
 import { randomUUID } from "node:crypto";
+import { parseDuration } from "@wb/authz";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -24,7 +25,6 @@ import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, StorageType, type PubAck } from "@nats-io/jetstream";
-import { parseDuration } from "@wb/gateway";
 import { ensureNatsServer, startNats } from "@wb/stack";
 
 const { values: args } = parseArgs({

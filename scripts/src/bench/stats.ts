@@ -1,3 +1,5 @@
+import { parseDuration } from "@wb/authz";
+
 /** Pure numeric helpers shared by the bench phases (unit-tested in stats.test.ts). */
 
 /**
@@ -47,10 +49,9 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
-/** Parses `30s`, `2m`, `1500ms` or a bare number of seconds into milliseconds. */
+/** A `--duration`-style flag in milliseconds (authz's parseDuration); a unit is required. */
 export function parseBenchDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new Error(`not a duration: ${text} (use e.g. 30s, 2m, 1500ms)`);
-  const unit = m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1_000;
-  return Math.round(Number(m[1]) * unit);
+  const ms = parseDuration(text, { unit: "required" });
+  if (ms === undefined) throw new Error(`not a duration: ${text} (use e.g. 30s, 2m, 1500ms; give the unit)`);
+  return ms;
 }

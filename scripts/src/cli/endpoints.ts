@@ -13,6 +13,8 @@ import {
   rotateEndpointSecret,
   updateEndpointAs,
   viewEndpoint,
+  parseBytes,
+  parseDuration,
   type Db,
   type EndpointChanged,
   type EndpointPatch,
@@ -20,7 +22,7 @@ import {
   type Limits,
   type schema,
 } from "@wb/authz";
-import { parseBytes, parseDuration, providerNames, validateProviderOptions } from "@wb/gateway";
+import { providerNames, validateProviderOptions } from "@wb/gateway";
 import { UsageError, type CliContext } from "./context.js";
 
 /** `--option k=v`: values that read as JSON (numbers, booleans, arrays) are parsed, others stay strings. */

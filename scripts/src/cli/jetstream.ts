@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { BrokerError, isNotFound } from "@wb/authz";
+import { BrokerError, formatDuration, isNotFound } from "@wb/authz";
 import { UsageError, type CliContext } from "./context.js";
 
 const NATS_TIMEOUT_MS = 5_000;
@@ -51,13 +51,7 @@ export function versionAtLeast(version: string, min: string): boolean {
 
 /** Nanoseconds as the shortest exact duration (`30d`, `24h`, `1500ms`); 0 is `unlimited`. */
 export function formatNanos(ns: number | undefined): string {
-  if (!ns) return "unlimited";
-  const ms = ns / 1e6;
-  // Days only from 3d on: a 24h duplicate window reads better as 24h than as 1d.
-  for (const [unit, size, from] of [["d", 86_400_000, 3 * 86_400_000], ["h", 3_600_000, 3_600_000], ["m", 60_000, 60_000], ["s", 1_000, 1_000]] as const) {
-    if (ms >= from && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
+  return ns ? formatDuration(ns / 1e6) : "unlimited";
 }
 
 /** JetStream reports times as RFC 3339 strings (typed as Nanos in nats.js); the zero time means never. */

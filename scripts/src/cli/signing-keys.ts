@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { ensureSigningKey, listSigningKeys, rotateSigningKey } from "@wb/authz";
-import { parseDuration } from "@wb/gateway";
+import { ensureSigningKey, listSigningKeys, rotateSigningKey, parseDuration } from "@wb/authz";
 import { UsageError, type CliContext } from "./context.js";
 import { iso } from "./output.js";
 

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { BrokerError, createApiToken, findUserByName, listApiTokens, revokeApiToken } from "@wb/authz";
-import { parseDuration } from "@wb/gateway";
+import { BrokerError, createApiToken, findUserByName, listApiTokens, revokeApiToken, parseDuration } from "@wb/authz";
 import { UsageError, type CliContext } from "./context.js";
 import { iso } from "./output.js";
 
