@@ -12,6 +12,7 @@ export * from "./github-accounts.js";
 export * from "./naming.js";
 export * from "./organizations.js";
 export * from "./secret-box.js";
+export * from "./secret-key.js";
 export * from "./subjects.js";
 export * from "./subscriptions/index.js";
 export * from "./tokens.js";

@@ -1,34 +1,95 @@
 /**
  * `pnpm start`: the whole broker on embedded defaults. Starts a local nats-server and an
  * embedded PostgreSQL unless NATS_URL / DATABASE_URL point elsewhere, runs the gateway, and
- * on first start creates an admin user, a token and a demo endpoint, printed once.
+ * on first start creates an admin user, a token and a demo endpoint, written once to a 0600
+ * file in the data directory.
+ *
+ * In this order, so that nothing is touched that should not be: lock the data directory (a
+ * running stack is never disturbed), check the configuration (one line per problem), then start.
+ * Any SIGINT/SIGTERM/SIGHUP stops everything it started.
  */
 import { randomBytes } from "node:crypto";
+import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadConfig, startGateway, createLogger, ConfigError } from "@wb/gateway";
-import { createApiToken, createEndpoint, createUser, listUsers, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
+import { loadConfig, startGateway, createLogger, ConfigError, type RunningGateway } from "@wb/gateway";
+import { checkSecretKey, createApiToken, createEndpoint, createUser, listUsers, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
 import { ensureNatsServer, startNats, type NatsServer, startPostgres, type PostgresServer } from "@wb/stack";
+import { DataDirLocked, lockDataDir } from "./data-lock.js";
 import { dataDir, localEnvPath, readEnvFile, writeEnvFile } from "./local-env.js";
+import { preflight } from "./preflight.js";
 import { localCallout } from "./start-callout.js";
 
 const env = process.env;
 const dir = dataDir(env);
-const saved = readEnvFile(localEnvPath(env));
 const say = (msg: string) => console.error(`[start] ${msg}`);
-const secretKey = env.SECRET_KEY ?? saved.SECRET_KEY ?? randomBytes(32).toString("base64");
+
+/** A problem the operator fixes: printed as is, no stack trace. */
+class StartError extends Error {}
+
+let release: (() => void) | undefined;
+try {
+  release = lockDataDir(dir);
+} catch (err) {
+  say(err instanceof DataDirLocked ? err.message : `cannot lock the data directory ${dir}: ${(err as Error).message}`);
+  process.exit(1);
+}
 
 let nats: NatsServer | undefined;
 let pg: PostgresServer | undefined;
-const stopAll = async () => {
-  await nats?.stop().catch(() => {});
-  await pg?.stop().catch(() => {});
-};
+let gateway: RunningGateway | undefined;
+let stopCallout: (() => Promise<void>) | undefined;
+let stopping: Promise<never> | undefined;
+
+/** Stops whatever has started, in reverse order, releases the lock and exits. */
+function stop(code: number): Promise<never> {
+  stopping ??= (async () => {
+    // A stop that hangs must not keep the servers alive: the exit handler kills what is left.
+    setTimeout(() => process.exit(code), 15_000).unref();
+    await gateway?.close().catch(() => {});
+    await stopCallout?.().catch(() => {});
+    await nats?.stop().catch(() => {});
+    await pg?.stop().catch(() => {});
+    release?.();
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+// From the very start, so that a signal during start-up also stops what has started so far.
+// `on`, not `once`: while our handler is there, the stack's child tracker leaves the stopping
+// to us (a graceful PostgreSQL shutdown instead of SIGKILL); stop() runs once however often.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    say(`${signal}: stopping`);
+    void stop(0);
+  });
+}
+// `pnpm start` does not pass a SIGTERM on (it kills the shell it ran us in, and we are
+// orphaned): stop when the package manager that started us is gone.
+if (env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      say("the process that started us is gone: stopping");
+      void stop(0);
+    }
+  }, 500).unref();
+}
+
+const saved = readEnvFile(localEnvPath(env));
+// Saved key first: SECRET_KEY from the environment is used for this run only, never saved.
+const secretKey = env.SECRET_KEY ?? saved.SECRET_KEY ?? randomBytes(32).toString("base64");
+const natsPort = Number(env.WB_NATS_PORT ?? 4222);
+const pgPort = Number(env.WB_PG_PORT ?? 54329);
 
 try {
+  const problems = await preflight({ env, dataDir: dir, secretKey, natsPort, pgPort });
+  if (problems.length > 0) throw new StartError(problems.join("\n[start] "));
+
   let natsUrl = env.NATS_URL;
   let natsUser = env.NATS_USER;
   let natsPassword = env.NATS_PASSWORD;
-  const cli: Record<string, string> = {};
+  const toSave: Record<string, string> = {};
   // Auth callout (issue 4): keys and the callout user's password live in broker.env.
   const callout = localCallout(saved, env.STREAM_NAME ?? "WEBHOOKS");
   if (!natsUrl) {
@@ -37,7 +98,7 @@ try {
       binary,
       callout: callout.natsConfig,
       dir: join(dir, "nats"),
-      port: Number(env.WB_NATS_PORT ?? 4222),
+      port: natsPort,
       gatewayPassword: saved.WB_NATS_GATEWAY_PASSWORD,
       adminPassword: saved.NATS_PASSWORD,
       sysPassword: saved.WB_NATS_SYS_PASSWORD,
@@ -46,7 +107,7 @@ try {
     natsUrl = nats.url;
     natsUser = nats.users.gateway.user;
     natsPassword = nats.users.gateway.password;
-    Object.assign(cli, {
+    Object.assign(toSave, {
       NATS_URL: nats.url,
       NATS_USER: nats.users.admin.user,
       NATS_PASSWORD: nats.users.admin.password,
@@ -57,69 +118,64 @@ try {
   }
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    pg = await startPostgres({ dir: join(dir, "postgres"), port: Number(env.WB_PG_PORT ?? 54329) });
+    pg = await startPostgres({ dir: join(dir, "postgres"), port: pgPort });
     say(`PostgreSQL on port ${pg.port} (data in ${pg.dataDir})`);
     databaseUrl = pg.url;
+    toSave.DATABASE_URL = pg.url;
   }
-  await writeEnvFile(localEnvPath(env), { ...saved, ...cli, DATABASE_URL: databaseUrl, SECRET_KEY: secretKey });
+  if (env.SECRET_KEY === undefined) toSave.SECRET_KEY = secretKey;
+  // What this stack made, for the CLI; never a one-off value from the environment.
+  await writeEnvFile(localEnvPath(env), { ...saved, ...toSave });
 
   const config = loadConfig({ ...env, NATS_URL: natsUrl, NATS_USER: natsUser, NATS_PASSWORD: natsPassword, DATABASE_URL: databaseUrl, SECRET_KEY: secretKey });
   // Before the gateway starts, so its endpoint cache sees the demo endpoint.
-  const firstStart = await bootstrap(databaseUrl, new SecretBox(config.SECRET_KEY));
-  const gateway = await startGateway(config, createLogger(config.LOG_LEVEL));
-  const stopCallout = nats ? await callout.start(nats, databaseUrl, say) : undefined;
-  if (firstStart) console.log(firstStart(gateway.url));
-  say(`gateway ${gateway.url} — Ctrl-C stops everything; data stays in ${dir}`);
-
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, async () => {
-      say("stopping");
-      await gateway.close().catch(() => {});
-      await stopCallout?.().catch(() => {});
-      await stopAll();
-      process.exit(0);
-    });
+  const firstStart = await prepareDatabase(databaseUrl, new SecretBox(config.SECRET_KEY));
+  gateway = await startGateway(config, createLogger(config.LOG_LEVEL));
+  stopCallout = nats ? await callout.start(nats, databaseUrl, say) : undefined;
+  if (firstStart) {
+    const path = join(dir, "first-start.env");
+    await writeFile(path, firstStart(gateway.url), { mode: 0o600 });
+    await chmod(path, 0o600);
+    say(`first start: created user 'admin' and a demo GitHub endpoint; their token and signing secret are in ${path} (mode 0600, shown nowhere else): \`. ${path}\``);
   }
+  say(`gateway ${gateway.url} (PID ${process.pid}) — Ctrl-C or kill -TERM ${process.pid} stops everything; data stays in ${dir}`);
 } catch (err) {
-  if (err instanceof ConfigError) console.error(err.message);
-  else console.error(err);
-  await stopAll();
-  process.exit(1);
+  if (err instanceof StartError) say(err.message);
+  else if (err instanceof ConfigError) say(err.message);
+  else say(`failed: ${(err as Error)?.message ?? String(err)}${env.LOG_LEVEL === "debug" ? `\n${(err as Error)?.stack}` : ""}`);
+  await stop(1);
 }
 
-/** First start only: an admin, his token and a demo GitHub endpoint, shown once. */
-async function bootstrap(databaseUrl: string, box: SecretBox): Promise<((url: string) => string) | undefined> {
+/**
+ * Migrates, refuses a SECRET_KEY that opens none of the stored secrets, and on first start only
+ * creates an admin, his token and a demo GitHub endpoint.
+ */
+async function prepareDatabase(databaseUrl: string, box: SecretBox): Promise<((url: string) => string) | undefined> {
   const database = openDatabase(databaseUrl, { max: 1 });
   try {
     await migrateDatabase(database.db);
+    const { sealed, opened } = await checkSecretKey(database.db, box);
+    if (sealed > 0 && opened === 0) {
+      const source = env.SECRET_KEY !== undefined ? "SECRET_KEY from the environment" : `SECRET_KEY in ${localEnvPath(env)}`;
+      throw new StartError(
+        `SECRET_KEY: the ${source} opens none of the ${sealed} secrets stored in the database (they were sealed under another key); ` +
+          `start with the key they were sealed with${env.SECRET_KEY !== undefined ? ` (unset SECRET_KEY to use the saved one)` : ""}, then move to a new key with \`pnpm cli secret-key rotate\``,
+      );
+    }
     if ((await listUsers(database.db)).length > 0) return undefined;
     const admin = await createUser(database.db, { name: "admin", isAdmin: true });
     const { token } = await createApiToken(database.db, admin.id, "bootstrap");
     const { secret } = await createEndpoint(database.db, box, { path: "demo/github", provider: "github", owner: { userId: admin.id } });
-    const body = `{"zen":"Keep it logically awesome.","hook_id":1}`;
-    return (url) => `
-First start: created user 'admin' with an API token (shown only now, store it):
-
-  export WB_TOKEN=${token}
-
-and a GitHub endpoint at ${url}/webhook/demo/github with signing secret:
-
-  export WB_SECRET=${secret}
-
-Send a signed test webhook:
-
-  BODY='${body}'
-  SIG=$(printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$WB_SECRET" | sed 's/^.* //')
-  curl -i ${url}/webhook/demo/github -H 'Content-Type: application/json' \\
-    -H 'X-GitHub-Event: ping' -H "X-GitHub-Delivery: $(uuidgen 2>/dev/null || date +%s%N)" \\
-    -H "X-Hub-Signature-256: sha256=$SIG" --data-binary "$BODY"
-
-Pull it (and ack with the ids you got):
-
-  curl -s "${url}/api/v1/messages?limit=10&wait=5s" -H "Authorization: Bearer $WB_TOKEN"
-  curl -s ${url}/api/v1/messages/ack -H "Authorization: Bearer $WB_TOKEN" \\
-    -H 'Content-Type: application/json' -d '{"message_ids":[1]}'
-`;
+    return (url) =>
+      [
+        "# Written once by the first `pnpm start`; load with `. <this file>`. Lost it? `pnpm cli tokens create admin`.",
+        `export WB_URL=${url}`,
+        "# The admin's API token",
+        `export WB_TOKEN=${token}`,
+        `# The signing secret of the demo GitHub endpoint at ${url}/webhook/demo/github`,
+        `export WB_SECRET=${secret}`,
+        "",
+      ].join("\n");
   } finally {
     await database.close();
   }

@@ -204,7 +204,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-function describeDatabase(url: string): string {
+/** Where a postgres:// URL points, without its password. */
+export function describeDatabase(url: string): string {
   try {
     const u = new URL(url);
     return `${u.hostname}:${u.port || 5432}${u.pathname}`;

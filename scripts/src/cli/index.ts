@@ -24,6 +24,7 @@ import { tokensCommand } from "./tokens.js";
 import { usersCommand } from "./users.js";
 import { reservationsCommand } from "./reservations.js";
 import { auditCommand } from "./audit.js";
+import { secretKeyCommand } from "./secret-key.js";
 
 export { UsageError, type CliIo } from "./context.js";
 
@@ -44,6 +45,7 @@ const NOUNS = [
   deadLettersCommand,
   streamCommand,
   signingKeysCommand,
+  secretKeyCommand,
   auditCommand,
   loginCommand,
 ];
@@ -51,7 +53,7 @@ const NOUNS = [
 /** Builds the command tree for one invocation (no module state: tests run many in parallel). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("pnpm cli")
-    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, reservations, subscriptions, consumers, dead letters, stream, signing keys, audit")
+    .description("webhook-broker admin CLI: users, tokens, organizations, members, endpoints, reservations, subscriptions, consumers, dead letters, stream, signing keys, secret key, audit")
     .option("--json", "print JSON for scripts instead of tables", false)
     .addHelpText(
       "after",

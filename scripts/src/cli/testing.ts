@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { openDatabase, type Database } from "@wb/authz";
+import { migrateDatabase, openDatabase, type Database } from "@wb/authz";
 import { afterAll, beforeAll, expect } from "vitest";
 import { connectAdmin, createTestDatabase, sharedNats, type TestDatabase, testStack } from "@wb/test-support";
 import { runCli } from "./index.js";
@@ -71,6 +71,8 @@ export function useCliStack(prefix: string): CliStack {
       NATS_PASSWORD: stack.natsAdminPassword,
     };
     t.database = openDatabase(t.testDb.url, { max: 2 });
+    // As the gateway (or `pnpm cli db migrate`) would have: the CLI itself does not migrate.
+    await migrateDatabase(t.database.db);
   });
   afterAll(async () => {
     await t.database?.close();
