@@ -14,7 +14,7 @@ export function secretKeyCommand(program: Command, ctx: CliContext): void {
   key
     .command("rotate")
     .description(
-      "re-seal every endpoint secret and signing key under a new key (generated, or --new-key); the local stack's broker.env is updated when it holds the old key. Stop the gateways first and restart them with the new key.",
+      "re-seal every endpoint secret, signing key and GitHub token under a new key (generated, or --new-key); the local stack's broker.env is updated when it holds the old key. Stop the gateways first and restart them with the new key.",
     )
     .option("--new-key <base64>", "the new key: 32 random bytes, base64 (default: generated)")
     .action(async (opts: { newKey?: string }) => {
@@ -27,8 +27,8 @@ export function secretKeyCommand(program: Command, ctx: CliContext): void {
       const saved = readEnvFile(path);
       const local = saved.SECRET_KEY !== undefined && Buffer.from(saved.SECRET_KEY, "base64").equals(ctx.config().SECRET_KEY);
       if (local) await writeEnvFile(path, { ...saved, SECRET_KEY: next });
-      if (ctx.json) return ctx.out.json({ secret_key: next, endpoints: moved.endpoints, signing_keys: moved.signingKeys, updated: local ? path : null });
-      ctx.out.line(`re-sealed ${moved.endpoints} endpoint(s) and ${moved.signingKeys} signing key(s) under the new key`);
+      if (ctx.json) return ctx.out.json({ secret_key: next, endpoints: moved.endpoints, signing_keys: moved.signingKeys, github_tokens: moved.githubTokens, updated: local ? path : null });
+      ctx.out.line(`re-sealed ${moved.endpoints} endpoint(s), ${moved.signingKeys} signing key(s) and ${moved.githubTokens} user(s)' GitHub tokens under the new key`);
       if (local) ctx.out.line(`saved it in ${path}; restart \`pnpm start\``);
       else ctx.out.line(`SECRET_KEY=${next}\nput it where the gateways read SECRET_KEY (.env) and restart them: until then they cannot open the re-sealed secrets`);
     });
