@@ -43,3 +43,27 @@ it("keeps acks (by id and by token) across a nats-server restart: only what was 
   // The long poll returns with the first redelivery: sent[3], or an earlier one whose ack was lost.
   expect(await pullAfterRestart(u.token, "limit=10&wait=5s")).toEqual([sent[3]]);
 });
+
+it("answers an ack 503 with Retry-After while nats-server is down, and the message is then still there", async () => {
+  const u = await broker.user();
+  const ep = await broker.endpoint({ userId: u.id });
+  const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret });
+  const id = (await res.json()).id;
+  const page = await pull(broker.url, u.token, "limit=10&wait=2s");
+  expect(ids(page.body)).toEqual([id]);
+  await broker.nats.kill();
+  try {
+    const answer = await fetch(`${broker.url}/api/v1/messages/ack`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${u.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ ack_tokens: [page.body.messages[0].ack_token] }),
+    });
+    // A 200 here would be a promise nobody kept: the server never saw the ack.
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect((await answer.json()).error.code).toBe("unavailable");
+  } finally {
+    await broker.nats.start();
+  }
+  expect(await pullAfterRestart(u.token, "limit=10&wait=5s")).toEqual([id]);
+});

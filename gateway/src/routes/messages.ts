@@ -161,10 +161,20 @@ export function messageRoutes(deps: MessagesDeps) {
     // (a term by message_ids is recorded with count 1, see ackSubject).
     const consumerSeq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
     const payload = ackPayload(kind, delayMs);
-    for (const streamSeq of unique) {
-      deps.nc.publish(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }), payload);
+    // Confirmed settlement (nats.js `ackAck()`): each one is a request, and the server replies
+    // only after it has applied it to the consumer's state, so a 200 is not undone by a crash
+    // of nats-server right after it. A fire-and-forget publish was (issue 16 #1).
+    const confirmed = await Promise.allSettled(
+      unique.map((streamSeq) =>
+        deps.nc.request(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }), payload, {
+          timeout: deps.config.PUBLISH_TIMEOUT,
+        }),
+      ),
+    );
+    if (confirmed.some((r) => r.status === "rejected")) {
+      // Settling twice is harmless, so the caller can simply send the same request again.
+      throw new BrokerError("unavailable", `the broker did not confirm the ${kind}; send it again`, { retryAfterSeconds: 1 });
     }
-    await deps.nc.flush();
     return { [SETTLED[kind]]: unique };
   };
 
