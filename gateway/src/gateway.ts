@@ -52,7 +52,7 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   const box = new SecretBox(config.SECRET_KEY);
   const endpoints = new EndpointCache({ db: database.db, box, nc, log, refreshMs: config.ENDPOINT_REFRESH_INTERVAL });
   await endpoints.start();
-  const consumers = new ConsumerManager({ js, jsm, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT });
+  const consumers = new ConsumerManager({ js, jsm, nc, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT });
   // Keeps durables' filter subjects in line with grants and subscriptions; records dead letters.
   const reconciler = watchAccessChanges({
     nc,

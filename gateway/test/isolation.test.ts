@@ -258,3 +258,61 @@ describe("audit log over the API", () => {
     expect((await api(mallory, "GET", `/audit?organization=${acme}`)).status).toBe(404);
   });
 });
+
+describe("small holes", () => {
+  it("a replay's consumer ends with the request, and one user runs at most 4 replays at once (429 beyond)", async () => {
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const jsm = await jetstreamManager(await broker.admin());
+    const ephemeral = async () => {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(broker.config.STREAM_NAME)) if (!c.name.startsWith("u_")) names.push(c.name);
+      return names;
+    };
+    const u = await broker.user();
+    const ep = await endpoint(u, { path: `u/${u.name}/replay` });
+    const sent = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret });
+    const { id } = await sent.json();
+    const before = await ephemeral();
+    const one = await api(u, "GET", `/messages?after_id=${id - 1}`);
+    expect(one.body.messages.map((m: { id: number }) => m.id)).toEqual([id]);
+    expect(await ephemeral()).toEqual(before);
+
+    // Eight long-polls at once past the end of the stream: four run, four get 429 at once.
+    const results = await Promise.all(Array.from({ length: 8 }, () => api(u, "GET", `/messages?after_id=${id + 1_000_000}&wait=2s`)));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 429, 429, 429, 429]);
+    expect(results.find((r) => r.status === 429)!.body.error.code).toBe("rate_limited");
+    expect(await ephemeral()).toEqual(before);
+    // Another user is not held up by him.
+    expect((await api(alice, "GET", `/messages?after_id=${id}`)).status).toBe(200);
+  });
+
+  it("API bodies over 1 MiB are refused with 413, declared or chunked", async () => {
+    const big = JSON.stringify({ name: "x".repeat(1024 * 1024) });
+    const declared = await fetch(`${broker.url}/api/v1/orgs`, { method: "POST", headers: { authorization: `Bearer ${alice.token}`, "content-type": "application/json" }, body: big });
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).error.code).toBe("payload_too_large");
+    const chunked = await fetch(`${broker.url}/api/v1/orgs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}`, "content-type": "application/json" },
+      body: new Blob([big]).stream(),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    // Just under the cap is parsed (and refused for what it says, not for its size).
+    expect((await api(alice, "POST", "/orgs", { name: "x".repeat(1000) })).status).toBe(400);
+  });
+
+  it("answers 400/404, never 500, for a 36-dash id, a NUL byte in a name, a start time of year 0", async () => {
+    expect((await api(alice, "GET", `/endpoints/${"-".repeat(36)}`)).status).toBe(404);
+    expect((await api(alice, "GET", "/orgs/a%00b")).status).toBe(404);
+    expect((await api(alice, "POST", "/orgs", { name: "a\u0000b" })).status).toBe(400);
+    expect((await api(alice, "POST", "/endpoints", { path: "x", provider: "github", owner: { organization: "a\u0000b" } })).status).toBe(404);
+    expect((await api(root, "POST", "/reservations", { prefix: "nul", owner: { user: "a\u0000b" } })).status).toBe(404);
+    for (const time of ["0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"]) {
+      const res = await api(alice, "POST", "/consumers", { name: `c${hex()}`, start: { time } });
+      expect(res.status, time).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+    }
+    expect((await api(alice, "POST", "/consumers", { name: `c${hex()}`, start: { time: "2026-01-01T00:00:00Z" } })).status).toBe(201);
+  });
+});

@@ -9,9 +9,11 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { callApi, postGithub, startTestBroker, type TestBroker } from "@wb/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+const ACK_WAIT_MS = 2_000;
 let broker: TestBroker;
 beforeAll(async () => {
-  broker = await startTestBroker({}, { callout: true });
+  // A short ack wait, so that redeliveries happen within a test.
+  broker = await startTestBroker({ ACK_WAIT: `${ACK_WAIT_MS}ms` }, { callout: true });
 }, 60_000);
 afterAll(() => broker?.close());
 
@@ -160,3 +162,53 @@ function rawPublish(token: string, subject: string, size: number): Promise<strin
     });
   });
 }
+
+describe("a removed member's unacked delivery", () => {
+  it("is not delivered to him again, over NATS or HTTP; another member's copy is, and so is his own endpoint's", async () => {
+    const [alice, bob, carol] = [await broker.user(), await broker.user(), await broker.user()];
+    const org = `o-${randomUUID().slice(0, 8)}`;
+    expect((await callApi(broker.url, alice.token, "POST", "/orgs", { name: org })).status).toBe(201);
+    for (const u of [bob, carol]) expect((await callApi(broker.url, alice.token, "POST", `/orgs/${org}/members`, { user: u.name, role: "viewer" })).status).toBe(201);
+    const orgEp = await callApi(broker.url, alice.token, "POST", "/endpoints", { path: `o/${org}/ci`, provider: "github", owner: { organization: org } });
+    const bobEp = await callApi(broker.url, bob.token, "POST", "/endpoints", { path: `u/${bob.name}/gh`, provider: "github" });
+    const [bobMe, carolMe] = [await me(bob), await me(carol)];
+
+    const post = async (path: string, secret: string) => {
+      const res = await postGithub(`${broker.url}/webhook/${path}`, { secret, body: JSON.stringify({ n: randomUUID() }) });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: number }).id;
+    };
+    const orgMsg = await post(orgEp.body.path, orgEp.body.secret);
+    const ownMsg = await post(bobEp.body.path, bobEp.body.secret);
+
+    /** Reads over NATS, without acking, whatever arrives within `ms`. */
+    const read = async (u: User, m: Me, ms: number) => {
+      const nc = await connectAs(u, m);
+      try {
+        const c = await jetstream(nc, { apiPrefix: m.nats.api_prefix }).consumers.get(m.nats.stream, m.nats.consumers[0]!.durable_name);
+        const seen: { seq: number; delivered: number }[] = [];
+        for await (const msg of await c.fetch({ max_messages: 10, expires: ms })) seen.push({ seq: msg.seq, delivered: msg.info.deliveryCount });
+        return seen;
+      } finally {
+        await nc.close();
+      }
+    };
+    // Both members take the org's delivery (Bob also his own) and ack nothing.
+    await expect.poll(async () => (await read(bob, bobMe, 1_000)).map((x) => x.seq).sort(), { timeout: 10_000 }).toEqual([orgMsg, ownMsg].sort());
+    await expect.poll(async () => (await read(carol, carolMe, 1_000)).map((x) => x.seq), { timeout: 10_000 }).toEqual([orgMsg]);
+
+    expect((await callApi(broker.url, alice.token, "DELETE", `/orgs/${org}/members/${bob.name}`)).status).toBe(204);
+    // Well past the ack wait: what is pending comes back, except the org's delivery to Bob.
+    let bobSeen: number[] = [];
+    await expect
+      .poll(async () => (bobSeen.push(...(await read(bob, await me(bob), 1_000)).map((x) => x.seq)), bobSeen), { timeout: 6 * ACK_WAIT_MS, interval: 200 })
+      .toContain(ownMsg);
+    await expect.poll(async () => read(carol, carolMe, 1_000), { timeout: 6 * ACK_WAIT_MS }).toEqual([{ seq: orgMsg, delivered: 2 }]);
+    // His own delivery, taken in the same fetch as the org's, has come back: the org's would
+    // have come back by now too. One more read, over NATS and over HTTP.
+    bobSeen = [...bobSeen, ...(await read(bob, await me(bob), 1_500)).map((x) => x.seq)];
+    expect(bobSeen).not.toContain(orgMsg);
+    const http = await callApi(broker.url, bob.token, "GET", "/messages?wait=1s&limit=50");
+    expect(http.body.messages.map((m: { id: number }) => m.id)).not.toContain(orgMsg);
+  }, 60_000);
+});

@@ -1,7 +1,9 @@
 import type { Consumer, ConsumerConfig, ConsumerInfo, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Db } from "../db/client.js";
 import type { Consumer as ConsumerRow } from "../db/schema/index.js";
-import type { ReadableEndpoint } from "../subscriptions/index.js";
+import { subjectMatches, type ReadableEndpoint } from "../subscriptions/index.js";
+import { ackPayload, ackSubject } from "./ack.js";
 import { durableConfig, filtersOf, sameFilters, type DurableRow } from "./config.js";
 import { isConsumerExists, isConsumerNotFound } from "./errors.js";
 import { consumerPlan } from "./plan.js";
@@ -13,7 +15,16 @@ export interface ConsumerManagerDeps {
   stream: string;
   /** The ack wait of durables this process creates (the gateway's ACK_WAIT); needed by create/ensure. */
   ackWaitMs?: number;
+  /**
+   * Publishes the acks that settle deliveries a narrowed durable no longer selects (see
+   * update). Without it those deliveries are redelivered after the ack wait, to HTTP readers
+   * (who do not see them) and to NATS readers (who would).
+   */
+  nc?: Pick<NatsConnection, "publish" | "flush">;
 }
+
+/** Most stream lookups one narrowing makes per removed filter subject. */
+export const MAX_SETTLE_LOOKUPS = 10_000;
 
 interface Known {
   filters: string;
@@ -53,7 +64,7 @@ export class ConsumerManager {
 
     const info = await this.info(durable);
     if (!info) await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs() }));
-    else if (!sameFilters(filtersOf(info), filters)) await this.update(durable, filters);
+    else if (!sameFilters(filtersOf(info), filters)) await this.update(durable, filters, info);
     const consumer = await this.#js.consumers.get(this.deps.stream, durable);
     this.#known.set(durable, { filters: key, consumer, checkedAt: Date.now() });
     return consumer;
@@ -69,10 +80,45 @@ export class ConsumerManager {
     await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs() }));
   }
 
-  /** Changes only the filter subjects: JetStream keeps the position and the ack state. */
-  async update(durable: string, filters: string[]): Promise<void> {
+  /**
+   * Changes only the filter subjects: JetStream keeps the position and the ack state. JetStream
+   * also keeps redelivering what was delivered and not acked, whatever the new filters say; so
+   * the deliveries still pending that the new filters no longer select (a grant removed, a
+   * subscription narrowed) are acked here, on this durable only: that copy was the user's, the
+   * message stays in the stream for everyone else (and for his replay, should the grant return).
+   * `before`: the durable's info before the change, when the caller has it.
+   */
+  async update(durable: string, filters: string[], before?: ConsumerInfo): Promise<void> {
     this.#known.delete(durable);
+    const old = before ?? (await this.info(durable));
     await this.deps.jsm.consumers.update(this.deps.stream, durable, { filter_subjects: filters, filter_subject: undefined });
+    if (old) await this.#settleUnselected(durable, filtersOf(old), filters);
+  }
+
+  /** Acks the durable's pending deliveries that match a removed filter and no remaining one. */
+  async #settleUnselected(durable: string, oldFilters: readonly string[], filters: readonly string[]): Promise<number> {
+    const removed = oldFilters.filter((f) => !filters.includes(f));
+    const nc = this.deps.nc;
+    if (removed.length === 0 || !nc) return 0;
+    // Read after the update: anything delivered under the old filters was delivered before it.
+    const now = await this.info(durable);
+    if (!now || now.num_ack_pending === 0) return 0;
+    const from = now.ack_floor.stream_seq + 1;
+    const to = now.delivered.stream_seq;
+    const settle = new Set<number>();
+    for (const filter of removed) {
+      let seq = from;
+      for (let lookups = 0; seq <= to && lookups < MAX_SETTLE_LOOKUPS; lookups++) {
+        const m = await this.deps.jsm.direct.getMessage(this.deps.stream, { seq, next_by_subj: filter }).catch(() => null);
+        if (!m || m.seq > to) break;
+        if (!filters.some((f) => subjectMatches(f, m.subject))) settle.add(m.seq);
+        seq = m.seq + 1;
+      }
+    }
+    // Acking a sequence that is not pending (acked already, never delivered) does nothing.
+    for (const streamSeq of settle) nc.publish(ackSubject({ stream: this.deps.stream, durable, streamSeq }), ackPayload("ack"));
+    if (settle.size) await nc.flush();
+    return settle.size;
   }
 
   /** The durable's state, or undefined when it does not exist. */
@@ -127,7 +173,7 @@ export class ConsumerManager {
     const info = await this.info(row.durableName);
     if (!info || sameFilters(filtersOf(info), plan.filters)) return false;
     try {
-      await this.update(row.durableName, plan.filters);
+      await this.update(row.durableName, plan.filters, info);
     } catch (err) {
       if (isConsumerNotFound(err)) return false; // deleted meanwhile: created afresh on first use
       throw err;

@@ -40,6 +40,8 @@ export interface MessagesDeps {
 const MIN_FETCH_MS = 1_000;
 /** Longest `nak` delay accepted. */
 const MAX_NAK_DELAY_MS = 24 * 3_600_000;
+/** Replays (`after_id`) one user may run at once on one gateway: each holds a JetStream consumer while it runs. */
+export const MAX_REPLAYS_PER_USER = 4;
 
 const consumerName = z.string().regex(CONSUMER_NAME, CONSUMER_NAME_RULE);
 
@@ -67,6 +69,8 @@ const SETTLED: Record<Settlement, string> = { ack: "acked", nak: "naked", in_pro
 export function messageRoutes(deps: MessagesDeps) {
   const app = new Hono<AppEnv>();
   const stream = deps.config.STREAM_NAME;
+  /** Replays running now, per user (this process). */
+  const replaying = new Map<string, number>();
 
   app.get("/", async (c) => {
     const q = pullQuery.safeParse(c.req.query());
@@ -79,6 +83,13 @@ export function messageRoutes(deps: MessagesDeps) {
     const plan = await consumerPlan(deps.db, row);
 
     const replay = q.data.after_id !== undefined;
+    if (replay) {
+      const running = replaying.get(principal.userId) ?? 0;
+      if (running >= MAX_REPLAYS_PER_USER) {
+        throw new BrokerError("rate_limited", `at most ${MAX_REPLAYS_PER_USER} replays (after_id) at once; retry when one has finished`, { retryAfterSeconds: 1 });
+      }
+      replaying.set(principal.userId, running + 1);
+    }
     const open = (): Promise<Consumer> =>
       replay
         ? // Replay: an ephemeral ordered consumer over everything readable; ack state is untouched.
@@ -103,12 +114,13 @@ export function messageRoutes(deps: MessagesDeps) {
         m.ack();
         filtered++;
       }
-      // "hide": delivered under a grant revoked since. Not shown and not acked on his behalf, so
-      // it comes back after the ack wait and is shown again if the grant is restored.
+      // "hide": delivered under a grant revoked since, before the durable's filters caught up.
+      // Not shown; narrowing the filters acks it on this durable (ConsumerManager.update).
     };
 
-    let consumer = await open();
+    let consumer: Consumer | undefined;
     try {
+      consumer = await open();
       await collect(consumer, q.data.limit, wait, take, () => shown.length);
     } catch (err) {
       // The durable was deleted behind this process's back (CLI, another gateway): once more.
@@ -116,6 +128,14 @@ export function messageRoutes(deps: MessagesDeps) {
       deps.consumers.forget(row.durableName);
       consumer = await open();
       await collect(consumer, q.data.limit, wait, take, () => shown.length);
+    } finally {
+      if (replay) {
+        // The replay's ephemeral consumer goes with the request (JetStream would keep it 5 minutes).
+        await consumer?.delete().catch(() => {});
+        const left = (replaying.get(principal.userId) ?? 1) - 1;
+        if (left > 0) replaying.set(principal.userId, left);
+        else replaying.delete(principal.userId);
+      }
     }
     if (c.req.raw.signal.aborted && !replay) {
       // The client left during the long-poll: hand its messages back now, not after the ack wait.
