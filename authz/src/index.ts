@@ -29,3 +29,4 @@ export * from "./audit.js";
 export * from "./placement.js";
 export * from "./reservations.js";
 export * from "./rules/index.js";
+export * from "./log-safety.js";

@@ -2,7 +2,7 @@
  * Liveness and readiness of a running gateway: /healthz answers while the process serves,
  * /readyz says which dependency is missing (503) and recovers by itself once it is back.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { openDatabase, SecretBox } from "@wb/authz";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,6 +48,32 @@ describe("a dependency down", () => {
 
       proxy.setMode("up");
       await expect.poll(() => get(gateway!.url, "/readyz"), { timeout: 10_000, interval: 100 }).toEqual({ status: 200, body: allOk });
+    } finally {
+      await gateway?.close();
+      await proxy?.close();
+    }
+  });
+
+  it("PostgreSQL down during authenticated requests: the error is logged, the token and its hash are not", async () => {
+    let proxy: PgProxy | undefined;
+    let gateway: RunningGateway | undefined;
+    const lines: string[] = [];
+    try {
+      proxy = await startPgProxy(broker.config.DATABASE_URL);
+      gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("info", { write: (s: string) => void lines.push(s) }));
+      const u = await broker.user();
+      const me = () => fetch(`${gateway!.url}/api/v1/me`, { headers: { authorization: `Bearer ${u.token}` } });
+      expect((await me()).status).toBe(200); // positive control: the token works
+
+      proxy.setMode("down");
+      expect((await me()).status).toBeGreaterThanOrEqual(500);
+      const log = lines.join("");
+      // The failure is in the log (the query, not its parameters) ...
+      expect(log).toContain('"type":"DrizzleQueryError"');
+      expect(log).toContain("params: [not logged]");
+      // ... and neither the token nor the stored hash (hex, as drizzle printed it) is.
+      expect(log).not.toContain(createHash("sha256").update(u.token).digest("hex"));
+      expect(log).not.toContain(u.token);
     } finally {
       await gateway?.close();
       await proxy?.close();

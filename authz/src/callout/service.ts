@@ -30,6 +30,7 @@ import { AccessTokenVerifier } from "../auth/access-token.js";
 import { decide, isDenied } from "./decide.js";
 import { type CurveKey, type NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
 import { CLIENT_LIMITS, CLIENTS_ACCOUNT, type ClientLimits } from "./nats-config.js";
+import { withoutQueryParams } from "../log-safety.js";
 
 export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
 export const XKEY_HEADER = "Nats-Server-Xkey";
@@ -191,7 +192,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     } catch (err) {
       // Without a verified request there is no one to answer: the server times out and denies.
       stats.dropped++;
-      opts.log.warn({ reason: (err as Error).message }, "auth callout: request dropped");
+      opts.log.warn({ reason: withoutQueryParams((err as Error).message) }, "auth callout: request dropped");
       return;
     }
     const client = { server: v.request.server_id.name, cid: v.request.client_info?.id, host: v.request.client_info?.host };
@@ -214,7 +215,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
       opts.log.info({ ...client, userId: who.userId, ms: Math.round(performance.now() - started) }, "auth callout: allowed");
     } catch (err) {
       const reason = err instanceof Deny ? err.message : "internal error";
-      if (!(err instanceof Deny)) opts.log.error({ ...client, err: (err as Error).message }, "auth callout: internal error");
+      if (!(err instanceof Deny)) opts.log.error({ ...client, err: withoutQueryParams((err as Error).message) }, "auth callout: internal error");
       stats.denied++;
       opts.log.warn({ ...client, reason }, "auth callout: denied");
       await answer(msg, v, { error: reason }).catch(() => {});
