@@ -213,3 +213,31 @@ describe("a removed member's unacked delivery", () => {
     expect(http.body.messages.map((m: { id: number }) => m.id)).not.toContain(orgMsg);
   }, 60_000);
 });
+
+describe("an endpoint's access changed by PATCH", () => {
+  it("reaches the durables and live NATS connections within the bounds, both ways", async () => {
+    const [owner, reader, root] = [await broker.user(), await broker.user(), await broker.user({ admin: true })];
+    const ep = await callApi(broker.url, owner.token, "POST", "/endpoints", { path: `u/${owner.name}/pub`, provider: "github" });
+    expect(ep.status).toBe(201);
+    const readerMe = await me(reader);
+    const grant = `wh.${ep.body.id.replace(/-/g, "")}.>`;
+    const filters = async () => (await callApi(broker.url, reader.token, "GET", "/consumers/default")).body.filter_subjects as string[];
+    const nc = await connect({ servers: broker.nats.url, token: reader.token, inboxPrefix: readerMe.nats.inbox_prefix, reconnectTimeWait: 100 });
+    const disconnects: number[] = [];
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === "disconnect") disconnects.push(Date.now());
+    })();
+    try {
+      for (const [isPublic, expected] of [[true, true], [false, false]] as const) {
+        const changedAt = Date.now();
+        const res = await callApi(broker.url, root.token, "PATCH", `/endpoints/${ep.body.id}`, { public: isPublic });
+        expect(res.body).toMatchObject({ public: isPublic, access_changed: true });
+        // The durable follows (tested bound 3 s) and the connection is cut for a fresh decision (5 s).
+        await expect.poll(async () => (await filters()).includes(grant), { timeout: 3_000, interval: 100 }).toBe(expected);
+        await expect.poll(() => disconnects.filter((t) => t >= changedAt).length, { timeout: 5_000, interval: 100 }).toBeGreaterThan(0);
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+});
