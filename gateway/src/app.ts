@@ -14,6 +14,7 @@ import { bearerAuth } from "./middleware/auth.js";
 import { requestId } from "./middleware/request-id.js";
 import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
+import { NatsLink } from "./nats/link.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { consumerRoutes } from "./routes/consumers.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -53,6 +54,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const db = deps.database.db;
+  const link = new NatsLink(deps.nc);
   app.use(requestId());
   app.use(accessLog(deps.log));
   app.onError(errorHandler(deps.log));
@@ -61,7 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME }));
-  app.route("/webhook", ingestRoutes(deps));
+  app.route("/webhook", ingestRoutes({ ...deps, link }));
   app.route("/.well-known", jwksRoutes(deps));
   const cookies = { refreshTtlMs: deps.config.REFRESH_TOKEN_TTL, secure: deps.config.PUBLIC_URL?.startsWith("https:") ?? false };
   app.route("/auth/github", githubAuthRoutes({ login: deps.github, cookies }));
@@ -79,7 +81,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
   api.route("/me", meRoutes({ ...deps, db }));
-  api.route("/messages", messageRoutes({ ...deps, db }));
+  api.route("/messages", messageRoutes({ ...deps, db, link }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));
   api.route("/consumers", consumerRoutes({ ...deps, db }));

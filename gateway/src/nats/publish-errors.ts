@@ -13,3 +13,8 @@ export function publishError(err: unknown): BrokerError {
     { retryAfterSeconds: full ? 60 : 5 },
   );
 }
+
+/** The answer while the NATS connection is down or reconnecting: at once, not after a timeout. */
+export function natsDown(): BrokerError {
+  return new BrokerError("unavailable", "the broker is reconnecting to its message store; retry shortly", { retryAfterSeconds: 2 });
+}

@@ -10,7 +10,8 @@ import { H } from "../deliveries.js";
 import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
-import { publishError } from "../nats/publish-errors.js";
+import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
+import { natsDown, publishError } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
 
 /** Sender headers never stored: credentials that would let a reader forge deliveries. */
@@ -22,6 +23,7 @@ export interface IngestDeps {
   jsm: JetStreamManager;
   endpoints: EndpointCache;
   config: Config;
+  link: NatsLink;
 }
 
 export function ingestRoutes(deps: IngestDeps) {
@@ -92,13 +94,20 @@ export function ingestRoutes(deps: IngestDeps) {
     });
 
     try {
-      const ack = await deps.js.publish(subject, body, {
-        headers: h,
-        // Scoped by endpoint: two endpoints may legitimately see the same sender id.
-        msgID: `${endpoint.id}:${deliveryId}`,
-        expect: { streamName: deps.config.STREAM_NAME },
-        timeout: deps.config.PUBLISH_TIMEOUT,
-      });
+      const ack = await requestThroughReconnects(
+        deps.link,
+        deps.config.PUBLISH_TIMEOUT,
+        (timeout) =>
+          deps.js.publish(subject, body, {
+            headers: h,
+            // Scoped by endpoint: two endpoints may legitimately see the same sender id. Also
+            // what makes a resend after a reconnect safe: a copy that did arrive is a duplicate.
+            msgID: `${endpoint.id}:${deliveryId}`,
+            expect: { streamName: deps.config.STREAM_NAME },
+            timeout,
+          }),
+        natsDown,
+      );
       // A duplicate answers with the first delivery's time, as stored.
       const firstReceivedAt = ack.duplicate ? await storedReceivedAt(deps.jsm, ack.stream, ack.seq) : undefined;
       return c.json({ id: ack.seq, received_at: firstReceivedAt ?? receivedAt, duplicate: ack.duplicate }, 202);

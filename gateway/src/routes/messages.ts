@@ -21,6 +21,8 @@ import {
   type Settlement,
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
+import type { NatsLink } from "../nats/link.js";
+import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, lookup, renderMessage } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
@@ -34,6 +36,7 @@ export interface MessagesDeps {
   consumers: ConsumerManager;
   config: Config;
   ackTokens: AckTokens;
+  link: NatsLink;
 }
 
 /** JetStream refuses pull requests that expire sooner than this. */
@@ -180,6 +183,8 @@ export function messageRoutes(deps: MessagesDeps) {
     // durable's last delivered one always does. The delivery count is known from ack tokens only
     // (a term by message_ids is recorded with count 1, see ackSubject).
     const consumerSeq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
+    // Down now: no request could be confirmed; answer at once instead of after the timeout.
+    if (!deps.link.up) throw natsDown();
     const payload = ackPayload(kind, delayMs);
     // Confirmed settlement (nats.js `ackAck()`): each one is a request, and the server replies
     // only after it has applied it to the consumer's state, so a 200 is not undone by a crash
