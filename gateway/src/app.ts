@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     throw new BrokerError("not_found", `no route for ${c.req.method} ${c.req.path}`);
   });
 
-  app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME }));
+  app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME, link }));
   app.route("/webhook", ingestRoutes({ ...deps, link }));
   app.route("/.well-known", jwksRoutes(deps));
   const cookies = { refreshTtlMs: deps.config.REFRESH_TOKEN_TTL, secure: deps.config.PUBLIC_URL?.startsWith("https:") ?? false };

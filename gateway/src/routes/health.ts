@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Database } from "@wb/authz";
 import type { EndpointCache } from "../endpoint-cache.js";
+import type { NatsLink } from "../nats/link.js";
 
 export interface HealthDeps {
   nc: NatsConnection;
@@ -10,6 +11,8 @@ export interface HealthDeps {
   database: Database;
   endpoints: EndpointCache;
   stream: string;
+  /** When given, a connection known to be down is reported at once, not after the API timeout. */
+  link?: NatsLink;
 }
 
 export function healthRoutes(deps: HealthDeps) {
@@ -17,12 +20,18 @@ export function healthRoutes(deps: HealthDeps) {
   // Liveness: the process serves requests.
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   // Readiness: it can store (JetStream answers for our stream) and authorize (PostgreSQL answers).
+  // `?for=ingest` leaves PostgreSQL out: ingest needs only JetStream and the endpoint cache, so a
+  // load balancer in front of /webhook must not turn a database outage into an ingest outage.
   app.get("/readyz", async (c) => {
+    const scope = c.req.query("for") ?? "all";
+    if (scope !== "all" && scope !== "ingest") {
+      return c.json({ error: { code: "invalid_request", message: "for must be ingest or all" } }, 400);
+    }
     const checks = await Promise.all([
-      deps.jsm.streams.info(deps.stream).then(() => "ok", (e: Error) => `down: ${e.message}`),
-      deps.database.pool.query("select 1").then(() => "ok", (e: Error) => `down: ${e.message}`),
+      deps.link && !deps.link.up ? "down: not connected to NATS (reconnecting)" : deps.jsm.streams.info(deps.stream).then(() => "ok", (e: Error) => `down: ${e.message}`),
+      scope === "all" ? deps.database.pool.query("select 1").then(() => "ok", (e: Error) => `down: ${e.message}`) : undefined,
     ]);
-    const result = { jetstream: checks[0], postgres: checks[1], endpoint_cache: deps.endpoints.ready ? "ok" : "not loaded" };
+    const result = { jetstream: checks[0], ...(checks[1] !== undefined && { postgres: checks[1] }), endpoint_cache: deps.endpoints.ready ? "ok" : "not loaded" };
     const ok = Object.values(result).every((v) => v === "ok");
     return c.json({ status: ok ? "ok" : "unavailable", checks: result }, ok ? 200 : 503);
   });
