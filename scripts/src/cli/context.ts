@@ -6,6 +6,7 @@ import {
   grantsChanged,
   migrateDatabase,
   openDatabase,
+  pendingMigrations,
   SecretBox,
   type Acting,
   type Announcement,
@@ -106,17 +107,30 @@ export class CliContext {
     return this.#config;
   }
 
-  /** The database, with the committed migrations applied (the CLI works on a fresh one). */
-  async db(): Promise<Db> {
+  /**
+   * The database. The CLI does not migrate on every invocation (gateways migrate at start, and
+   * `pnpm cli db migrate` does it on purpose): a schema that is behind is refused, so a newer
+   * CLI never writes into an older schema.
+   */
+  async db(opts: { migrate?: boolean } = {}): Promise<Db> {
     if (!this.#database) {
       const { DATABASE_URL } = this.config();
       const database = openDatabase(DATABASE_URL, { max: 2 });
       this.#database = database;
+      let pending: number;
       try {
-        await migrateDatabase(database.db);
+        // Reaches the server first, so that an unreachable database is told apart from a stale schema.
+        await database.pool.query("select 1");
+        if (opts.migrate) await migrateDatabase(database.db);
+        pending = await pendingMigrations(database.db);
       } catch (err) {
         // Name the server, never the URL: it carries the password.
-        throw new Error(`cannot prepare the database at ${describeDatabase(DATABASE_URL)}: ${describeError(err)}`, { cause: err });
+        throw new Error(`cannot reach the database at ${describeDatabase(DATABASE_URL)}: ${describeError(err)}`, { cause: err });
+      }
+      if (pending > 0) {
+        throw new UsageError(
+          `the database at ${describeDatabase(DATABASE_URL)} is ${pending} migration(s) behind this CLI; run \`pnpm cli db migrate\` (or start a gateway, which migrates)`,
+        );
       }
     }
     return this.#database.db;

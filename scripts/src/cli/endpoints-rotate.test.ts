@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getEndpoint, openDatabase, SecretBox, type Database } from "@wb/authz";
+import { getEndpoint, migrateDatabase, openDatabase, SecretBox, type Database } from "@wb/authz";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase, testStack } from "@wb/test-support";
 import { runCli } from "./index.js";
@@ -17,6 +17,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase("clirot");
   dataDir = await mkdtemp(join(tmpdir(), "wb-cli-rot-"));
   database = openDatabase(testDb.url, { max: 1 });
+  await migrateDatabase(database.db);
 });
 afterAll(async () => {
   await database?.close();

@@ -25,6 +25,7 @@ import { usersCommand } from "./users.js";
 import { reservationsCommand } from "./reservations.js";
 import { auditCommand } from "./audit.js";
 import { secretKeyCommand } from "./secret-key.js";
+import { dbCommand } from "./db.js";
 
 export { UsageError, type CliIo } from "./context.js";
 
@@ -46,6 +47,7 @@ const NOUNS = [
   streamCommand,
   signingKeysCommand,
   secretKeyCommand,
+  dbCommand,
   auditCommand,
   loginCommand,
 ];
