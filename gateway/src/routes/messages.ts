@@ -179,18 +179,24 @@ export function messageRoutes(deps: MessagesDeps) {
     }
     const unique = [...new Set([...fromTokens, ...ids])];
 
+    // Down now: no request could be confirmed; answer at once instead of after the timeout.
+    if (!deps.link.up) throw natsDown();
+    const delivered = (await deps.consumers.info(row.durableName))?.delivered;
+    // JetStream settles only what this consumer has delivered: it never answers a settlement of a
+    // later message, so asking would only wait out the timeout. Those are reported, not settled.
+    const lastDelivered = delivered?.stream_seq ?? 0;
+    const deliverable = unique.filter((seq) => seq <= lastDelivered);
+    const notDelivered = unique.filter((seq) => seq > lastDelivered);
     // A nak is ignored unless its consumer sequence lies in (ack floor, last delivered]: the
     // durable's last delivered one always does. The delivery count is known from ack tokens only
     // (a term by message_ids is recorded with count 1, see ackSubject).
-    const consumerSeq = kind === "nak" ? ((await deps.consumers.info(row.durableName))?.delivered.consumer_seq ?? 0) : 0;
-    // Down now: no request could be confirmed; answer at once instead of after the timeout.
-    if (!deps.link.up) throw natsDown();
+    const consumerSeq = kind === "nak" ? (delivered?.consumer_seq ?? 0) : 0;
     const payload = ackPayload(kind, delayMs);
     // Confirmed settlement (nats.js `ackAck()`): each one is a request, and the server replies
     // only after it has applied it to the consumer's state, so a 200 is not undone by a crash
     // of nats-server right after it. A fire-and-forget publish was (issue 16 #1).
     const confirmed = await Promise.allSettled(
-      unique.map((streamSeq) =>
+      deliverable.map((streamSeq) =>
         deps.nc.request(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }), payload, {
           timeout: deps.config.PUBLISH_TIMEOUT,
         }),
@@ -200,7 +206,7 @@ export function messageRoutes(deps: MessagesDeps) {
       // Settling twice is harmless, so the caller can simply send the same request again.
       throw new BrokerError("unavailable", `the broker did not confirm the ${kind}; send it again`, { retryAfterSeconds: 1 });
     }
-    return { [SETTLED[kind]]: unique };
+    return { [SETTLED[kind]]: deliverable, ...(notDelivered.length > 0 && { not_delivered: notDelivered }) };
   };
 
   for (const kind of ["ack", "in_progress", "term"] as const) {
