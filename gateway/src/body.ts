@@ -13,7 +13,10 @@ import { BrokerError } from "@wb/authz";
 export async function readBodyLimited(req: Request, limit: number, incoming?: IncomingMessage): Promise<Uint8Array> {
   const tooLarge = () => new BrokerError("payload_too_large", `the body exceeds this endpoint's limit of ${limit} bytes`);
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (declared !== null && Number(declared) > limit) {
+    if (incoming && Number(declared) <= DRAIN_MAX_BYTES) throw drain(incoming, tooLarge());
+    throw tooLarge();
+  }
   if (incoming) return readIncoming(incoming, limit, tooLarge);
   if (!req.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -39,9 +42,12 @@ function readIncoming(incoming: IncomingMessage, limit: number, tooLarge: () => 
     const done = (err?: Error) => {
       incoming.off("data", onData).off("end", onEnd).off("error", done).off("aborted", onAborted);
       if (err) {
-        // Stop reading what we will not store; the 413 goes out with Connection: close.
-        incoming.pause();
-        reject(err);
+        // Read on and discard (bounded) so that the sender gets to read the 413.
+        if (err instanceof BrokerError && err.code === "payload_too_large") reject(drain(incoming, err));
+        else {
+          incoming.pause();
+          reject(err);
+        }
       } else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onData = (chunk: Buffer) => {
@@ -53,6 +59,33 @@ function readIncoming(incoming: IncomingMessage, limit: number, tooLarge: () => 
     const onAborted = () => done(new BrokerError("invalid_request", "the client aborted the request"));
     incoming.on("data", onData).on("end", onEnd).on("error", done).on("aborted", onAborted);
   });
+}
+
+/**
+ * The most a refused sender may still write after the 413. Many clients (Python's http.client,
+ * for one) write the whole body before they read: closing the connection under them makes the
+ * kernel answer with a reset, and they see EPIPE instead of the 413. So the rest of the body is
+ * read and discarded up to this much (and REQUEST_TIMEOUT still bounds the time); past it, or
+ * when the declared length is larger, the connection is closed at once.
+ */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+
+const draining = new WeakSet<Error>();
+
+/** True when the refused request's body is being drained: keep the connection open for the 413. */
+export function isDraining(err: Error): boolean {
+  return draining.has(err);
+}
+
+function drain(incoming: IncomingMessage, err: BrokerError): BrokerError {
+  let discarded = 0;
+  incoming.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DRAIN_MAX_BYTES) incoming.socket?.destroy();
+  });
+  incoming.resume();
+  draining.add(err);
+  return err;
 }
 
 /** Defined with the other limits in authz (the CLI checks endpoint body limits against it too). */

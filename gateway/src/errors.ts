@@ -1,3 +1,4 @@
+import { isDraining } from "./body.js";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { BrokerError } from "@wb/authz";
@@ -17,8 +18,9 @@ export function errorHandler(log: Logger) {
       code = err.code;
       message = err.message;
       if (err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
-      // The rest of an oversized body stays unread: do not reuse the connection.
-      if (err.code === "payload_too_large") c.header("Connection", "close");
+      // The rest of an oversized body stays unread: do not reuse the connection. Unless it is
+      // being drained (readBodyLimited): closing then would reset the sender before it reads the 413.
+      if (err.code === "payload_too_large" && !isDraining(err)) c.header("Connection", "close");
     } else if (err instanceof HTTPException) {
       status = err.status;
       code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "invalid_request";
