@@ -7,8 +7,8 @@ import { recordAudit, type Acting } from "./audit.js";
 import type { Db } from "./db/client.js";
 import { apiTokens, users, type User } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
+import { UUID } from "./rules/limits.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Lifts a user's disabling: his unexpired, unrevoked tokens and sessions work again. */
 export async function enableUser(db: Db, userId: string, acting?: Acting): Promise<User> {

@@ -1,6 +1,14 @@
-import { and, eq, or, inArray } from "drizzle-orm";
+import { and, eq, exists, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "./db/client.js";
-import { endpoints, memberships } from "./db/schema/index.js";
+import { endpoints, githubRepoAccess, memberships } from "./db/schema/index.js";
+
+/**
+ * Memberships that count now: broker ones always, GitHub ones until their confirmation runs out
+ * (verified_until; see rules/github.ts). Every query of who belongs where uses this.
+ */
+export function activeMembership() {
+  return or(isNull(memberships.verifiedUntil), gt(memberships.verifiedUntil, sql`now()`));
+}
 
 /** Who is calling: resolved from a credential, never from the request body. */
 export interface Principal {
@@ -10,18 +18,36 @@ export interface Principal {
 }
 
 /**
- * Ids of every endpoint the user may read: his own, his organizations' (any role), and
- * public ones. This list is the single source of read access for HTTP and NATS alike.
+ * Ids of every endpoint the user may read: his own, his organizations' (any role, while the
+ * membership counts), and public ones; a repository-scoped endpoint only while GitHub's last
+ * answer (still valid) says he may read its repository. This list is the single source of read
+ * access for HTTP and NATS alike.
  */
 export async function readableEndpointIds(db: Db, userId: string): Promise<string[]> {
   const orgIds = db
     .select({ id: memberships.organizationId })
     .from(memberships)
-    .where(eq(memberships.userId, userId));
+    .where(and(eq(memberships.userId, userId), activeMembership()));
+  const mayReadRepo = db
+    .select({ one: sql`1` })
+    .from(githubRepoAccess)
+    .where(
+      and(
+        eq(githubRepoAccess.userId, userId),
+        eq(githubRepoAccess.repo, sql`lower(${endpoints.githubRepo})`),
+        eq(githubRepoAccess.canRead, true),
+        gt(githubRepoAccess.verifiedUntil, sql`now()`),
+      ),
+    );
   const rows = await db
     .select({ id: endpoints.id })
     .from(endpoints)
-    .where(or(eq(endpoints.ownerUserId, userId), inArray(endpoints.ownerOrgId, orgIds), eq(endpoints.isPublic, true)))
+    .where(
+      and(
+        or(eq(endpoints.ownerUserId, userId), inArray(endpoints.ownerOrgId, orgIds), eq(endpoints.isPublic, true)),
+        or(isNull(endpoints.githubRepo), exists(mayReadRepo)),
+      ),
+    )
     .orderBy(endpoints.id);
   return rows.map((r) => r.id);
 }
@@ -31,7 +57,7 @@ export async function adminOrgIds(db: Db, userId: string): Promise<string[]> {
   const rows = await db
     .select({ id: memberships.organizationId })
     .from(memberships)
-    .where(and(eq(memberships.userId, userId), eq(memberships.role, "admin")));
+    .where(and(eq(memberships.userId, userId), eq(memberships.role, "admin"), activeMembership()));
   return rows.map((r) => r.id);
 }
 

@@ -9,10 +9,10 @@ import { auditLog, type AuditEntry } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
 import { ROLE_CAPABILITIES, type Actor } from "./rules/access.js";
 
-/** Who acts, and from where: the API (client address) or the CLI. */
+/** Who acts, and from where: the API (client address), the CLI, or the GitHub sync (what GitHub said). */
 export interface Acting {
   actor: Actor;
-  via: "api" | "cli";
+  via: "api" | "cli" | "github";
   /** The client address for the API; `cli` for the CLI. */
   source: string;
 }
@@ -30,6 +30,7 @@ export type AuditAction =
   | "reservation.created"
   | "reservation.deleted"
   | "organization.created"
+  | "organization.github_linked"
   | "member.added"
   | "member.role_changed"
   | "member.removed"

@@ -1,14 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, or, sql } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { endpoints, memberships, organizations, type Endpoint } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
 import { joinPath, parseWebhookPath, SubjectError } from "./subjects.js";
-import type { Principal } from "./acl.js";
+import { activeMembership, type Principal } from "./acl.js";
 import { recordAudit, type Acting } from "./audit.js";
 import { checkAccountName, loadPathSpace, loadReservations, lockPathSpace, ownerOfEndpoint, type Tx } from "./placement.js";
 import { endpointAccess, enforce, mayCreateEndpoint, mayMakePublic, requireAccess, type Access, type Actor } from "./rules/access.js";
+import { resyncMembersSoon } from "./github-sync.js";
+import { repositoryOfPath } from "./rules/github.js";
 import { bodyLimitProblem, MAX_DESCRIPTION, UUID } from "./rules/limits.js";
 import { checkEndpointPlacement, type OwnerRef } from "./rules/ownership.js";
 import { pathKey, storedPathKey } from "./rules/paths.js";
@@ -26,6 +28,11 @@ export interface NewEndpoint {
   isPublic?: boolean;
   maxBodyBytes?: number;
   description?: string;
+  /**
+   * Readable only by those GitHub lets read the repository its path names
+   * (`github/<linked GitHub org>/<repo>/...`, owner: the linked organization).
+   */
+  repositoryScoped?: boolean;
 }
 
 /** What the API and CLI show: never the secret. */
@@ -39,6 +46,8 @@ export interface EndpointView {
   public: boolean;
   max_body_bytes: number | null;
   description: string | null;
+  /** Repository-scoped: the GitHub repository (`owner/repo`) whose readers may read it. */
+  repository: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -54,6 +63,7 @@ export function viewEndpoint(e: Endpoint): EndpointView {
     public: e.isPublic,
     max_body_bytes: e.maxBodyBytes,
     description: e.description,
+    repository: e.githubRepo,
     created_at: e.createdAt.toISOString(),
     updated_at: e.updatedAt.toISOString(),
   };
@@ -104,6 +114,8 @@ export async function createEndpoint(
     const space = await loadPathSpace(tx);
     const placement = checkEndpointPlacement({ key: storedPathKey(path), owner, ...space });
     if (!placement.ok) throw new BrokerError(placement.code, placement.reason);
+    const githubRepo = input.repositoryScoped ? await repositoryFor(tx, owner, path) : null;
+    if (githubRepo && owner.type === "organization") await resyncMembersSoon(tx, owner.id);
     const [inserted] = await tx
       .insert(endpoints)
       .values({
@@ -115,14 +127,27 @@ export async function createEndpoint(
         isPublic: input.isPublic ?? false,
         maxBodyBytes: input.maxBodyBytes ?? null,
         description: input.description ?? null,
+        githubRepo,
       })
       .onConflictDoNothing({ target: endpoints.path })
       .returning();
     if (!inserted) throw new BrokerError("conflict", `an endpoint with path ${path} already exists`);
-    if (acting) await audited(tx, acting, "endpoint.created", inserted, { path, provider: inserted.provider, public: inserted.isPublic, max_body_bytes: inserted.maxBodyBytes });
+    if (acting) await audited(tx, acting, "endpoint.created", inserted, { path, provider: inserted.provider, public: inserted.isPublic, max_body_bytes: inserted.maxBodyBytes, repository: githubRepo });
     return inserted;
   });
   return { endpoint: row, secret };
+}
+
+/** The repository a repository-scoped endpoint of `owner` at `path` names (rules/github.ts), or a 400 saying why not. */
+async function repositoryFor(db: Db | Tx, owner: OwnerRef, path: string): Promise<string> {
+  let githubOrg: string | null = null;
+  if (owner.type === "organization") {
+    const [org] = await db.select({ linked: organizations.githubOrgName }).from(organizations).where(eq(organizations.id, owner.id));
+    githubOrg = org?.linked ?? null;
+  }
+  const verdict = repositoryOfPath(storedPathKey(path), path.split("/"), githubOrg);
+  if (!verdict.ok) throw new BrokerError("invalid_request", verdict.reason);
+  return verdict.repo;
 }
 
 /** Who an endpoint is for, as the API and the CLI name it: a user or an organization by name; absent: the caller. */
@@ -213,6 +238,8 @@ export interface EndpointPatch {
   providerOptions?: Record<string, unknown>;
   /** null: back to the gateway's default. */
   maxBodyBytes?: number | null;
+  /** Makes it repository-scoped (or not); see NewEndpoint.repositoryScoped. */
+  repositoryScoped?: boolean;
 }
 
 /**
@@ -247,6 +274,8 @@ export async function updateEndpointAs(
   change("isPublic", "public", patch.isPublic);
   change("providerOptions", "provider_options", providerOptions);
   change("maxBodyBytes", "max_body_bytes", patch.maxBodyBytes);
+  if (patch.repositoryScoped !== undefined) change("githubRepo", "repository", patch.repositoryScoped ? await repositoryFor(db, owner, e.path) : null);
+  if (set.githubRepo && owner.type === "organization") await resyncMembersSoon(db, owner.id);
   if (Object.keys(set).length === 0) return { endpoint: e, accessChanged: false };
   const endpoint = await db.transaction(async (tx) => {
     const [row] = await tx.update(endpoints).set({ ...set, updatedAt: new Date() }).where(eq(endpoints.id, e.id)).returning();
@@ -254,7 +283,7 @@ export async function updateEndpointAs(
     await audited(tx, acting, "endpoint.updated", row, { changed });
     return row;
   });
-  return { endpoint, accessChanged: "public" in changed };
+  return { endpoint, accessChanged: "public" in changed || "repository" in changed };
 }
 
 /**
@@ -318,7 +347,7 @@ export async function listAllEndpoints(db: Db): Promise<Endpoint[]> {
 /** Endpoints the principal may see in listings: readable ones (admins see all). */
 export async function listVisibleEndpoints(db: Db, p: Principal): Promise<Endpoint[]> {
   if (p.isAdmin) return listAllEndpoints(db);
-  const orgIds = db.select({ id: memberships.organizationId }).from(memberships).where(eq(memberships.userId, p.userId));
+  const orgIds = db.select({ id: memberships.organizationId }).from(memberships).where(and(eq(memberships.userId, p.userId), activeMembership()));
   return db
     .select()
     .from(endpoints)

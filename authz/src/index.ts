@@ -9,6 +9,7 @@ export * from "./db/client.js";
 export * from "./endpoints.js";
 export * from "./errors.js";
 export * from "./github-accounts.js";
+export * from "./github-sync.js";
 export * from "./naming.js";
 export * from "./organizations.js";
 export * from "./secret-box.js";

@@ -2,7 +2,9 @@ import { and, count, eq, inArray, ne, type SQL } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { memberships, organizations, users, type OrgRole } from "./db/schema/index.js";
 import { recordAudit, type Acting, type AuditAction } from "./audit.js";
+import { activeMembership } from "./acl.js";
 import { BrokerError } from "./errors.js";
+import { manualMembershipChange } from "./rules/github.js";
 import { ACCOUNT_NAME, ORG_NAME_RULE } from "./rules/limits.js";
 
 export async function createOrganization(db: Db, name: string, acting?: Acting) {
@@ -28,6 +30,7 @@ function auditMember(tx: Pick<Db, "insert">, acting: Acting | undefined, action:
 export async function addMember(db: Db, organizationId: string, userId: string, role: OrgRole, acting?: Acting) {
   await db.transaction(async (tx) => {
     await lockOrganization(tx, organizationId);
+    await refuseGitHubManaged(tx, organizationId, userId, role);
     if (role !== "admin") await refuseLastAdmin(tx, organizationId, userId, "demote");
     const [before] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
     await tx
@@ -50,10 +53,11 @@ function organizationsWithCounts(db: Db, where?: SQL) {
       id: organizations.id,
       name: organizations.name,
       createdAt: organizations.createdAt,
+      githubOrgName: organizations.githubOrgName,
       memberCount: count(memberships.userId),
     })
     .from(organizations)
-    .leftJoin(memberships, eq(memberships.organizationId, organizations.id))
+    .leftJoin(memberships, and(eq(memberships.organizationId, organizations.id), activeMembership()))
     .where(where)
     .groupBy(organizations.id)
     .orderBy(organizations.name);
@@ -68,10 +72,11 @@ export async function listMembers(db: Db, organizationId: string) {
       role: memberships.role,
       disabledAt: users.disabledAt,
       joinedAt: memberships.createdAt,
+      source: memberships.source,
     })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(eq(memberships.organizationId, organizationId))
+    .where(and(eq(memberships.organizationId, organizationId), activeMembership()))
     .orderBy(users.name);
 }
 
@@ -82,6 +87,7 @@ export async function listMembers(db: Db, organizationId: string) {
 export async function removeMember(db: Db, organizationId: string, userId: string, acting?: Acting): Promise<void> {
   await db.transaction(async (tx) => {
     await lockOrganization(tx, organizationId);
+    await refuseGitHubManaged(tx, organizationId, userId);
     await refuseLastAdmin(tx, organizationId, userId, "remove");
     const rows = await tx
       .delete(memberships)
@@ -99,6 +105,7 @@ export async function removeMember(db: Db, organizationId: string, userId: strin
 export async function changeMemberRole(db: Db, organizationId: string, userId: string, role: OrgRole, acting?: Acting): Promise<void> {
   await db.transaction(async (tx) => {
     await lockOrganization(tx, organizationId);
+    await refuseGitHubManaged(tx, organizationId, userId, role);
     if (role !== "admin") await refuseLastAdmin(tx, organizationId, userId, "demote");
     const [before] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
     const rows = await tx
@@ -123,17 +130,32 @@ export async function createOrganizationWithAdmin(db: Db, name: string, adminUse
 
 /** The organizations a user belongs to, with his role and the member count, by name. */
 export async function listOrganizationsOf(db: Db, userId: string) {
-  const mine = db.select({ id: memberships.organizationId }).from(memberships).where(eq(memberships.userId, userId));
+  const mine = db.select({ id: memberships.organizationId }).from(memberships).where(and(eq(memberships.userId, userId), activeMembership()));
   const rows = await organizationsWithCounts(db, inArray(organizations.id, mine));
   const roles = await db
     .select({ id: memberships.organizationId, role: memberships.role })
     .from(memberships)
-    .where(eq(memberships.userId, userId));
+    .where(and(eq(memberships.userId, userId), activeMembership()));
   const roleOf = new Map(roles.map((r) => [r.id, r.role]));
   return rows.map((r) => ({ ...r, role: roleOf.get(r.id)! }));
 }
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/**
+ * In an organization linked to GitHub, admins and members come from GitHub: by hand only
+ * viewers are added, and GitHub's memberships are not changed (rules/github.ts).
+ */
+async function refuseGitHubManaged(tx: Tx, organizationId: string, userId: string, to?: OrgRole): Promise<void> {
+  const [org] = await tx.select({ linked: organizations.githubOrgName }).from(organizations).where(eq(organizations.id, organizationId));
+  if (!org?.linked) return;
+  const [current] = await tx
+    .select({ role: memberships.role, source: memberships.source })
+    .from(memberships)
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)));
+  const verdict = manualMembershipChange(org.linked, { to, current });
+  if (!verdict.ok) throw new BrokerError("conflict", verdict.reason);
+}
 
 /** Serializes membership changes per organization, so two admins cannot demote each other at once. */
 async function lockOrganization(tx: Tx, organizationId: string): Promise<void> {
@@ -158,6 +180,8 @@ async function refuseLastAdmin(tx: Tx, organizationId: string, userId: string, w
 /** Adds a new member; conflict when he already is one (changing a role is changeMemberRole). */
 export async function addNewMember(db: Db, organizationId: string, userId: string, role: OrgRole, acting?: Acting) {
   return db.transaction(async (tx) => {
+    await lockOrganization(tx, organizationId);
+    await refuseGitHubManaged(tx, organizationId, userId, role);
     const [row] = await tx.insert(memberships).values({ organizationId, userId, role }).onConflictDoNothing().returning();
     if (!row) throw new BrokerError("conflict", "the user is already a member of this organization");
     await auditMember(tx, acting, "member.added", organizationId, userId, { role });
@@ -168,9 +192,9 @@ export async function addNewMember(db: Db, organizationId: string, userId: strin
 /** A current member of the organization by user name, with his role; undefined for anyone else. */
 export async function findMemberByName(db: Db, organizationId: string, userName: string) {
   const [row] = await db
-    .select({ userId: users.id, name: users.name, role: memberships.role, disabledAt: users.disabledAt, joinedAt: memberships.createdAt })
+    .select({ userId: users.id, name: users.name, role: memberships.role, disabledAt: users.disabledAt, joinedAt: memberships.createdAt, source: memberships.source })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.organizationId, organizationId), eq(users.name, userName)));
+    .where(and(eq(memberships.organizationId, organizationId), eq(users.name, userName), activeMembership()));
   return row;
 }

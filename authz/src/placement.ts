@@ -2,8 +2,8 @@
  * The database side of the ownership rules (rules/ownership.ts): loading who holds which path
  * space, under one lock so that two concurrent creations cannot both pass the check.
  */
-import { eq, inArray, sql } from "drizzle-orm";
-import type { Principal } from "./acl.js";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { activeMembership, type Principal } from "./acl.js";
 import type { Db } from "./db/client.js";
 import { endpoints, memberships, organizations, reservations, users, type Endpoint, type Reservation } from "./db/schema/index.js";
 import { BrokerError } from "./errors.js";
@@ -62,7 +62,10 @@ export async function ownerOfEndpoint(db: Db | Tx, e: Pick<Endpoint, "ownerUserI
 
 /** A principal with his roles: what the access rules decide over. */
 export async function actorOf(db: Db, p: Principal): Promise<Actor> {
-  const rows = await db.select({ org: memberships.organizationId, role: memberships.role }).from(memberships).where(eq(memberships.userId, p.userId));
+  const rows = await db
+    .select({ org: memberships.organizationId, role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.userId, p.userId), activeMembership()));
   return { userId: p.userId, name: p.name, isAdmin: p.isAdmin, roles: Object.fromEntries(rows.map((r) => [r.org, r.role])) };
 }
 

@@ -86,6 +86,12 @@ export const configSchema = z.object({
   /** Asked at sign-in; read:org lets the broker see the person's organization memberships (see the README). */
   GITHUB_SCOPES: z.string().default("read:org"),
   GITHUB_TIMEOUT: duration("10s"),
+  /**
+   * How long one GitHub answer (organization memberships, repository access) counts. Each user is
+   * asked again after half of it; if GitHub cannot answer before it runs out, access granted
+   * through GitHub ends (fails closed).
+   */
+  GITHUB_CACHE_TTL: duration("5m"),
   /** Where people reach the broker; GitHub sends them back to PUBLIC_URL/auth/github/callback. */
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -105,6 +111,9 @@ export const configSchema = z.object({
   }
   if (c.GITHUB_CLIENT_ID && c.GITHUB_CLIENT_SECRET && !c.PUBLIC_URL) {
     ctx.addIssue({ code: "custom", path: ["PUBLIC_URL"], message: "PUBLIC_URL is required with GitHub sign-in: GitHub sends people back to PUBLIC_URL/auth/github/callback" });
+  }
+  if (c.GITHUB_CACHE_TTL < 1_000 || c.GITHUB_CACHE_TTL > 86_400_000) {
+    ctx.addIssue({ code: "custom", path: ["GITHUB_CACHE_TTL"], message: "GITHUB_CACHE_TTL must be between 1s and 24h" });
   }
   if (c.HEADERS_TIMEOUT < 1 || c.REQUEST_TIMEOUT < c.HEADERS_TIMEOUT) {
     ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT"], message: "HEADERS_TIMEOUT must be at least 1ms and not above REQUEST_TIMEOUT" });

@@ -1,4 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ConsumerManager, errorForLog, migrateDatabase, openDatabase, reconcileDurables, SecretBox, watchAccessChanges } from "@wb/authz";
 import type { AddressInfo } from "node:net";
@@ -7,6 +8,7 @@ import { AckTokens } from "./ack-token.js";
 import { AuthService } from "./auth/sessions.js";
 import { GitHubClient } from "./github/client.js";
 import { GitHubLogin, type GitHubLoginOptions } from "./github/login.js";
+import { GitHubSync } from "./github/sync.js";
 import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
@@ -73,8 +75,9 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
     rotationMs: config.SIGNING_KEY_ROTATION,
   });
   await auth.start();
-  const github = githubLoginOf(config, { db: database.db, box, auth, log });
-  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth, github });
+  const github = githubOf(config, { db: database.db, box, auth, log, nc });
+  github?.sync.start();
+  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth, github: github?.login });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
@@ -105,6 +108,7 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
       await new Promise<void>((resolve) => server.close(() => resolve()));
       endpoints.stop();
       auth.stop();
+      await github?.sync.stop();
       deadLetters.stop();
       await reconciler.stop();
       await nc.drain().catch(() => {});
@@ -113,8 +117,15 @@ export async function startGateway(config: Config, log = createLogger(config.LOG
   };
 }
 
-/** Sign in with GitHub when it is configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, PUBLIC_URL). */
-function githubLoginOf(config: Config, deps: Pick<GitHubLoginOptions, "db" | "box" | "auth" | "log">): GitHubLogin | undefined {
+/**
+ * Sign in with GitHub and the access that follows it, when GitHub is configured
+ * (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, PUBLIC_URL): a sign-in syncs the person's organizations
+ * and repositories at once, the schedule keeps them fresh.
+ */
+function githubOf(
+  config: Config,
+  deps: Pick<GitHubLoginOptions, "db" | "box" | "auth" | "log"> & { nc: NatsConnection },
+): { login: GitHubLogin; sync: GitHubSync } | undefined {
   if (!config.GITHUB_CLIENT_ID || !config.GITHUB_CLIENT_SECRET || !config.PUBLIC_URL) return undefined;
   const client = new GitHubClient({
     clientId: config.GITHUB_CLIENT_ID,
@@ -123,7 +134,15 @@ function githubLoginOf(config: Config, deps: Pick<GitHubLoginOptions, "db" | "bo
     apiUrl: config.GITHUB_API_URL,
     timeoutMs: config.GITHUB_TIMEOUT,
   });
-  return new GitHubLogin({ ...deps, client, publicUrl: config.PUBLIC_URL, scopes: config.GITHUB_SCOPES });
+  const sync = new GitHubSync({ ...deps, client, ttlMs: config.GITHUB_CACHE_TTL });
+  const login = new GitHubLogin({
+    ...deps,
+    client,
+    publicUrl: config.PUBLIC_URL,
+    scopes: config.GITHUB_SCOPES,
+    afterSignIn: async (user, _github, tokens) => void (await sync.syncUser(user.id, tokens.accessToken)),
+  });
+  return { login, sync };
 }
 
 /**

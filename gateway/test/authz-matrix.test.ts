@@ -469,6 +469,22 @@ export const ROWS: MatrixRow[] = [
   },
   { route: "GET /api/v1/orgs/:name", scope: SCOPES.org, request: (fx) => ({ path: `/api/v1/orgs/${fx.org.name}` }), expect: READ_ONLY },
   { route: "GET /api/v1/orgs/:name", scope: SCOPES.missing, note: "unknown name", request: (fx) => ({ path: `/api/v1/orgs/${fx.unique("none-")}` }), expect: { none: 404 } },
+  {
+    route: "PATCH /api/v1/orgs/:name",
+    scope: SCOPES.orgGlobalAdmin,
+    note: "unlink from GitHub (the fixture organization stays unlinked)",
+    request: (fx) => ({ path: `/api/v1/orgs/${fx.org.name}`, body: { github_org: null } }),
+    expect: { none: 404, read: 403, manage: 200 },
+    check: (body) => (body.github_org !== null ? "still linked" : undefined),
+  },
+  {
+    route: "PATCH /api/v1/orgs/:name",
+    scope: SCOPES.orgGlobalAdmin,
+    note: "mass assignment: name",
+    request: (fx) => ({ path: `/api/v1/orgs/${fx.org.name}`, body: { github_org: null, name: "renamed" } }),
+    expect: { none: 404, read: 403, manage: 400 },
+  },
+  { route: "PATCH /api/v1/orgs/:name", scope: SCOPES.missing, note: "unknown name", request: (fx) => ({ path: `/api/v1/orgs/${fx.unique("none-")}`, body: { github_org: null } }), expect: { none: 404 } },
   { route: "GET /api/v1/orgs/:name/members", scope: SCOPES.org, request: (fx) => ({ path: `/api/v1/orgs/${fx.org.name}/members` }), expect: READ_ONLY },
   {
     route: "GET /api/v1/orgs/:name/members",

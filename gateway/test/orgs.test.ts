@@ -23,14 +23,14 @@ describe("organizations API", () => {
     const name = orgName();
     const created = await api(u.token, "POST", "/orgs", { name });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.any(String), name, role: "admin", members: 1, created_at: expect.any(String) });
+    expect(created.body).toEqual({ id: expect.any(String), name, github_org: null, role: "admin", members: 1, created_at: expect.any(String) });
     expect((await api(u.token, "POST", "/orgs", { name })).status).toBe(409);
     expect((await api(u.token, "POST", "/orgs", { name: "Bad Name!" })).status).toBe(400);
 
     const list = await api(u.token, "GET", "/orgs");
     expect(list.body.organizations).toEqual([created.body]);
     const members = await api(u.token, "GET", `/orgs/${name}/members`);
-    expect(members.body.members).toEqual([{ user_id: u.id, name: u.name, role: "admin", disabled: false, joined_at: expect.any(String) }]);
+    expect(members.body.members).toEqual([{ user_id: u.id, name: u.name, role: "admin", source: "broker", disabled: false, joined_at: expect.any(String) }]);
   });
 
   it("lists a user's organizations only; global admins see all", async () => {

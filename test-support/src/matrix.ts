@@ -109,6 +109,8 @@ export const SCOPES = {
   org: { name: "organization", access: (w) => (w === "globalAdmin" ? "manage" : ORG_ROLES[w] ?? "none") },
   /** Global admins only (user management): everyone else is refused before any lookup, the same for every name. */
   globalAdminOnly: { name: "global admins only", access: (w) => (w === "globalAdmin" ? "manage" : "none") },
+  /** Linking an organization to GitHub: global admins; its members may see it (403), others not (404). */
+  orgGlobalAdmin: { name: "organization, global admins only", access: (w) => (w === "globalAdmin" ? "manage" : ORG_ROLES[w] ? "read" : "none") },
   /** Something that does not exist: nobody, not even a global admin, can tell it from a foreign one. */
   missing: { name: "nonexistent", access: () => "none" },
   /** Per-user things (named consumers, subscriptions): the owner's alone; names and ids of others are not found. */

@@ -10,13 +10,13 @@ import type { Db } from "../db/client.js";
 import type { PublicJwk } from "../db/schema/index.js";
 import type { SecretBox } from "../secret-box.js";
 import { CLOCK_SKEW_MS, loadSigner, verificationKeys } from "./signing-keys.js";
+import { UUID } from "../rules/limits.js";
 
 export const ACCESS_TOKEN_ISSUER = "webhook-broker";
 export const ACCESS_TOKEN_AUDIENCE = "webhook-broker";
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 export const DEFAULT_ACCESS_TOKEN_TTL_MS = 15 * 60_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AccessClaims {

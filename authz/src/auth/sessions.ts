@@ -9,11 +9,11 @@ import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { refreshTokens, sessions, users, type Session } from "../db/schema/index.js";
 import { BrokerError } from "../errors.js";
+import { UUID } from "../rules/limits.js";
 
 export const REFRESH_TOKEN_PREFIX = "whr_";
 export const DEFAULT_REFRESH_TOKEN_TTL_MS = 30 * 86_400_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function newRefreshToken(): { token: string; hash: string } {
   const token = REFRESH_TOKEN_PREFIX + randomBytes(32).toString("base64url");

@@ -3,3 +3,4 @@ export * from "./access.js";
 export * from "./limits.js";
 export * from "./ownership.js";
 export * from "./paths.js";
+export * from "./github.js";

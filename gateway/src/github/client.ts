@@ -184,7 +184,9 @@ export class GitHubClient {
       const body = repoBody.parse(await this.#api(token, `/repos/${encodeURIComponent(owner!)}/${encodeURIComponent(repo!)}`));
       return body.permissions ? body.permissions.pull : !body.private;
     } catch (err) {
-      if (err instanceof GitHubError && err.details.status === 404) return false;
+      // 404: private, or gone. 403 (not a rate limit): e.g. the organization's SAML SSO has not
+      // authorized this token. Either way he may not read it now.
+      if (err instanceof GitHubError && (err.details.status === 404 || err.kind === "forbidden")) return false;
       throw err;
     }
   }

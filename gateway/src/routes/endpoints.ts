@@ -43,6 +43,7 @@ const createBody = z.strictObject({
   public: z.boolean().optional(),
   max_body_bytes: maxBodyBytes.optional(),
   description: z.string().max(MAX_DESCRIPTION).optional(),
+  repository_scoped: z.boolean().optional(),
 });
 
 // The path, the provider and the owner are fixed: a new path is a new endpoint (and `path` here is a 400).
@@ -51,6 +52,7 @@ const patchBody = z.strictObject({
   public: z.boolean().optional(),
   provider_options: z.record(z.string(), z.unknown()).optional(),
   max_body_bytes: maxBodyBytes.nullable().optional(),
+  repository_scoped: z.boolean().optional(),
 });
 
 const MAX_PREVIOUS_VALID_FOR = 30 * 86_400_000;
@@ -101,6 +103,7 @@ export function endpointRoutes(deps: EndpointsDeps) {
         isPublic: body.public,
         maxBodyBytes: body.max_body_bytes,
         description: body.description,
+        repositoryScoped: body.repository_scoped,
       },
       limits(),
     );
@@ -128,7 +131,7 @@ export function endpointRoutes(deps: EndpointsDeps) {
       deps.db,
       acting,
       c.req.param("id"),
-      { description: body.description, isPublic: body.public, providerOptions: body.provider_options, maxBodyBytes: body.max_body_bytes },
+      { description: body.description, isPublic: body.public, providerOptions: body.provider_options, maxBodyBytes: body.max_body_bytes, repositoryScoped: body.repository_scoped },
       limits(),
     );
     // Also without an access change: gateways cache options and body limits.

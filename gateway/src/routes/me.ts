@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { consumerPlan, ensureDefaultConsumer, inboxPrefixOf, listConsumers, type ConsumerManager, type Db } from "@wb/authz";
+import { consumerPlan, ensureDefaultConsumer, githubStatusOf, inboxPrefixOf, listConsumers, type ConsumerManager, type Db } from "@wb/authz";
 import { CLIENT_API_PREFIX } from "@wb/authz";
 import type { Config } from "../config.js";
 import type { AppEnv } from "../env.js";
@@ -21,9 +21,10 @@ export function meRoutes(deps: MeDeps) {
     const def = await ensureDefaultConsumer(deps.db, p.userId);
     const plan = await consumerPlan(deps.db, def);
     await deps.consumers.ensure(def, plan.filters);
-    const rows = await listConsumers(deps.db, p.userId);
+    const [rows, github] = await Promise.all([listConsumers(deps.db, p.userId), githubStatusOf(deps.db, p.userId)]);
     return c.json({
       user: { id: p.userId, name: p.name, admin: p.isAdmin },
+      github: github && viewGitHub(github),
       nats: {
         stream: deps.config.STREAM_NAME,
         api_prefix: CLIENT_API_PREFIX,
@@ -33,4 +34,21 @@ export function meRoutes(deps: MeDeps) {
     });
   });
   return app;
+}
+
+/**
+ * The state of access that follows GitHub: `ok` (GitHub's last answer is current), `unavailable`
+ * (GitHub could not be asked: what it granted counts until `access_until`, then ends), or
+ * `signed_out` (GitHub refused his token: sign in again).
+ */
+function viewGitHub(g: NonNullable<Awaited<ReturnType<typeof githubStatusOf>>>) {
+  const status = !g.hasTokens ? "signed_out" : g.syncError ? "unavailable" : "ok";
+  const until = g.accessUntil?.toISOString() ?? null;
+  const message =
+    status === "ok"
+      ? null
+      : status === "signed_out"
+        ? "GitHub refused your token: sign in again to regain access through GitHub organizations and repositories"
+        : `GitHub could not be asked since ${g.syncErrorAt?.toISOString()} (${g.syncError}); access through GitHub organizations and repositories ${g.accessUntil && g.accessUntil.getTime() > Date.now() ? `counts until ${until}` : "has ended"} and comes back once GitHub answers`;
+  return { login: g.login, status, synced_at: g.syncedAt?.toISOString() ?? null, access_until: until, message };
 }

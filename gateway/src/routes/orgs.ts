@@ -12,6 +12,8 @@ import {
   findUserByName,
   listMembers,
   listOrganizations,
+  lapsedGitHubMembership,
+  linkOrganizationAs,
   listOrganizationsOf,
   organizationAccess,
   removeMember,
@@ -35,6 +37,8 @@ const ROLE = z.enum(["admin", "member", "viewer"]);
 const createBody = z.strictObject({ name: z.string().min(1).max(64) });
 const addMemberBody = z.strictObject({ user: z.string().min(1).max(64), role: ROLE });
 const changeRoleBody = z.strictObject({ role: ROLE });
+/** Links to a GitHub organization (null unlinks). */
+const patchOrgBody = z.strictObject({ github_org: z.string().min(1).max(39).nullable() });
 
 type Org = Awaited<ReturnType<typeof findOrganizationByName>>;
 type Role = z.infer<typeof ROLE>;
@@ -80,6 +84,19 @@ export function orgRoutes(deps: OrgsDeps) {
     return c.json(viewOrg(org, { role, members: members.length }));
   });
 
+  // Global admins only; the organization's own admins get 403, outsiders 404.
+  app.patch("/:name", async (c) => {
+    const acting = await actingOf(c, deps.db);
+    const { org: visible } = await visibleOrg(deps.db, acting, c.req.param("name"));
+    if (!acting.actor.isAdmin) throw new BrokerError("forbidden", "only global admins link organizations to GitHub");
+    const body = await parseJson(c, patchOrgBody);
+    const org = await linkOrganizationAs(deps.db, acting, visible.name, body.github_org);
+    // Who may read what may change at the members' next sync; tell the gateways now anyway.
+    const members = await listMembers(deps.db, org.id);
+    await announce({ organization_id: org.id, user_ids: members.map((m) => m.userId), change: "organization_linked" });
+    return c.json(viewOrg(org, { role: acting.actor.roles[org.id] ?? null, members: members.length }));
+  });
+
   app.get("/:name/members", async (c) => {
     const { org } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.param("name"));
     const rows = await listMembers(deps.db, org.id);
@@ -93,7 +110,7 @@ export function orgRoutes(deps: OrgsDeps) {
     const user = await findUserByName(deps.db, body.user);
     // Insert only: an existing member's role is changed with PATCH, so a retried POST cannot demote.
     const row = await addNewMember(deps.db, org.id, user.id, body.role, acting).catch((err: unknown) => {
-      if (err instanceof BrokerError && err.code === "conflict") {
+      if (err instanceof BrokerError && err.code === "conflict" && /already a member/.test(err.message)) {
         throw new BrokerError("conflict", `${user.name} is already a member of ${org.name}; change the role with PATCH`);
       }
       throw err;
@@ -129,6 +146,13 @@ export function orgRoutes(deps: OrgsDeps) {
 /** The organization if the caller may see it (organizationAccess); otherwise the same 404 as a miss. */
 async function visibleOrg(db: Db, acting: Acting, name: string, needed: "read" | "manage" = "read"): Promise<{ org: Org; role: Role | null }> {
   const org = await findOrganizationByName(db, name);
+  if (!acting.actor.roles[org.id] && !acting.actor.isAdmin && acting.actor.userId) {
+    // He belongs through GitHub, but GitHub could not confirm it in time: say so (fail closed, clearly).
+    const lapsed = await lapsedGitHubMembership(db, acting.actor.userId, org.id);
+    if (lapsed) {
+      throw new BrokerError("github_unavailable", `your membership of ${name} comes from GitHub, which could not be asked since ${lapsed.since.toISOString()} (${lapsed.error}); it counts again once GitHub answers`, { retryAfterSeconds: 60 });
+    }
+  }
   requireAccess(organizationAccess(acting.actor, org.id), needed, { notFound: `organization ${name} not found`, forbidden: `only admins of ${name} manage its members` });
   return { org, role: acting.actor.roles[org.id] ?? null };
 }
@@ -145,10 +169,10 @@ async function memberOf(db: Db, org: Org, userName: string) {
   return row;
 }
 
-function viewOrg(org: { id: string; name: string; createdAt: Date }, extra: { role: Role | null; members: number }) {
-  return { id: org.id, name: org.name, role: extra.role, members: extra.members, created_at: org.createdAt.toISOString() };
+function viewOrg(org: { id: string; name: string; createdAt: Date; githubOrgName?: string | null }, extra: { role: Role | null; members: number }) {
+  return { id: org.id, name: org.name, github_org: org.githubOrgName ?? null, role: extra.role, members: extra.members, created_at: org.createdAt.toISOString() };
 }
 
-function viewMember(m: { userId: string; name: string; role: Role; disabledAt: Date | null; joinedAt: Date }) {
-  return { user_id: m.userId, name: m.name, role: m.role, disabled: m.disabledAt !== null, joined_at: m.joinedAt.toISOString() };
+function viewMember(m: { userId: string; name: string; role: Role; disabledAt: Date | null; joinedAt: Date; source?: string }) {
+  return { user_id: m.userId, name: m.name, role: m.role, source: m.source ?? "broker", disabled: m.disabledAt !== null, joined_at: m.joinedAt.toISOString() };
 }

@@ -158,6 +158,7 @@ describe("orgs and members", () => {
     expect(organizations.find((o: { name: string }) => o.name === org)).toEqual({
       id: expect.any(String),
       name: org,
+      github_org: null,
       members: 0,
       created_at: expect.any(String),
     });
@@ -267,6 +268,7 @@ describe("endpoints", () => {
       public: false,
       max_body_bytes: 1024 * 1024,
       description: null,
+      repository: null,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

@@ -96,11 +96,12 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
     .option("--max-body <size>", "body size limit for this endpoint, e.g. 1MiB (default: the gateway's); checked against the NATS server's max_payload")
     .option("--option <key=value...>", "provider option, repeatable (e.g. --option header=X-Signature)")
     .option("--description <text>", "what sends here, who to ask")
+    .option("--repository-scoped", "readable only by members GitHub lets read the repository (path github/<linked GitHub org>/<repo>/...)", false)
     .addHelpText("after", "\nExactly one of --owner-user and --owner-org is required. The ownership rules apply as in the API:\nno endpoint nested under or around another owner's, none in another's namespace (u/<user>, o/<org>) or reservation.")
     .action(
       async (
         path: string,
-        opts: { provider: string; secret?: string; ownerUser?: string; ownerOrg?: string; public: boolean; maxBody?: string; option?: string[]; description?: string },
+        opts: { provider: string; secret?: string; ownerUser?: string; ownerOrg?: string; public: boolean; maxBody?: string; option?: string[]; description?: string; repositoryScoped: boolean },
       ) => {
         if (!opts.ownerUser && !opts.ownerOrg) throw new UsageError("an owner is required: --owner-user <user> or --owner-org <org>");
         const maxBodyBytes = opts.maxBody === undefined ? undefined : parseMaxBody(opts.maxBody);
@@ -120,6 +121,7 @@ export function endpointsCommand(program: Command, ctx: CliContext): void {
             isPublic: opts.public,
             maxBodyBytes,
             description: opts.description,
+            repositoryScoped: opts.repositoryScoped,
           },
           await limits(maxBodyBytes),
         );
@@ -240,10 +242,22 @@ function maintenanceVerbs(
     .option("--default-max-body", "back to the gateway's default body limit")
     .option("--option <key=value...>", "replaces all provider options (repeatable)")
     .option("--clear-options", "removes all provider options")
+    .addOption(new Option("--repository-scoped", "readable only by members GitHub lets read its repository").conflicts("notRepositoryScoped"))
+    .option("--not-repository-scoped", "readable by all the organization's members again")
     .action(
       async (
         id: string,
-        opts: { description?: string; public?: boolean; private?: boolean; maxBody?: string; defaultMaxBody?: boolean; option?: string[]; clearOptions?: boolean },
+        opts: {
+          description?: string;
+          public?: boolean;
+          private?: boolean;
+          maxBody?: string;
+          defaultMaxBody?: boolean;
+          option?: string[];
+          clearOptions?: boolean;
+          repositoryScoped?: boolean;
+          notRepositoryScoped?: boolean;
+        },
       ) => {
         if (opts.option && opts.clearOptions) throw new UsageError("--option and --clear-options exclude each other");
         const patch: EndpointPatch = {
@@ -251,8 +265,9 @@ function maintenanceVerbs(
           isPublic: opts.public ? true : opts.private ? false : undefined,
           maxBodyBytes: opts.defaultMaxBody ? null : opts.maxBody === undefined ? undefined : parseMaxBody(opts.maxBody),
           providerOptions: opts.clearOptions ? {} : opts.option ? parseProviderOptions(opts.option) : undefined,
+          repositoryScoped: opts.repositoryScoped ? true : opts.notRepositoryScoped ? false : undefined,
         };
-        if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("nothing to change: give --description, --public/--private, --max-body/--default-max-body or --option/--clear-options");
+        if (Object.values(patch).every((v) => v === undefined)) throw new UsageError("nothing to change: give --description, --public/--private, --max-body/--default-max-body, --option/--clear-options or --repository-scoped/--not-repository-scoped");
         const db = await ctx.db();
         const { endpoint, accessChanged } = await updateEndpointAs(db, ctx.acting(), id, patch, await limits(patch.maxBodyBytes));
         await announce(endpoint.id, "updated");

@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import { createOrganization, listOrganizations } from "@wb/authz";
 import type { CliContext } from "./context.js";
+import { orgGitHubCommands } from "./orgs-github.js";
 import { iso } from "./output.js";
 
 export function orgsCommand(program: Command, ctx: CliContext): void {
-  const orgs = program.command("orgs").description("create and list organizations (members: see `members`)");
+  const orgs = program.command("orgs").description("create, list, link to GitHub and sync organizations (members: see `members`)");
+  orgGitHubCommands(orgs, ctx);
 
   orgs
     .command("create")
@@ -23,12 +25,12 @@ export function orgsCommand(program: Command, ctx: CliContext): void {
       const rows = await listOrganizations(await ctx.db());
       if (ctx.json) {
         return ctx.out.json({
-          organizations: rows.map((o) => ({ id: o.id, name: o.name, members: o.memberCount, created_at: iso(o.createdAt) })),
+          organizations: rows.map((o) => ({ id: o.id, name: o.name, github_org: o.githubOrgName, members: o.memberCount, created_at: iso(o.createdAt) })),
         });
       }
       ctx.out.table(
         rows,
-        { name: (o) => o.name, id: (o) => o.id, members: (o) => o.memberCount, created: (o) => o.createdAt },
+        { name: (o) => o.name, id: (o) => o.id, github: (o) => o.githubOrgName, members: (o) => o.memberCount, created: (o) => o.createdAt },
         "organizations",
       );
     });

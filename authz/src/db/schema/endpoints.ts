@@ -23,6 +23,11 @@ export const endpoints = pgTable(
     ownerUserId: uuid("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
     ownerOrgId: uuid("owner_org_id").references(() => organizations.id, { onDelete: "cascade" }),
     isPublic: boolean("is_public").notNull().default(false),
+    /**
+     * Repository-scoped: `owner/repo` on GitHub. Then a member reads it only while GitHub says he
+     * may read that repository (github_repo_access).
+     */
+    githubRepo: text("github_repo"),
     /** Overrides the gateway's default body limit for this endpoint. */
     maxBodyBytes: integer("max_body_bytes"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

@@ -16,6 +16,13 @@ export const githubTokens = pgTable("github_tokens", {
   refreshExpiresAt: timestamp("refresh_expires_at", { withTimezone: true }),
   scope: text("scope").notNull().default(""),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  /** The last time GitHub confirmed his organizations and repositories. */
+  syncedAt: timestamp("synced_at", { withTimezone: true }),
+  /** Why the last attempt failed (GitHub down, rate-limited); cleared by a success. */
+  syncError: text("sync_error"),
+  syncErrorAt: timestamp("sync_error_at", { withTimezone: true }),
+  /** A gateway that took this user's sync holds it until then (several gateways share the schedule). */
+  syncClaimedUntil: timestamp("sync_claimed_until", { withTimezone: true }),
 });
 
 export type GitHubTokenRow = typeof githubTokens.$inferSelect;

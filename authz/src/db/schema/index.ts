@@ -11,3 +11,4 @@ export * from "./sessions.js";
 export * from "./reservations.js";
 export * from "./audit-log.js";
 export * from "./github-tokens.js";
+export * from "./github-repo-access.js";

@@ -1,9 +1,10 @@
-import { index, pgEnum, pgTable, primaryKey, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { organizations } from "./organizations.js";
 import { users } from "./users.js";
 
 export const orgRole = pgEnum("org_role", ["admin", "member", "viewer"]);
 export type OrgRole = (typeof orgRole.enumValues)[number];
+export type MembershipSource = "broker" | "github";
 
 export const memberships = pgTable(
   "memberships",
@@ -16,6 +17,13 @@ export const memberships = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     role: orgRole("role").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** `broker` (added here) or `github` (taken from the linked GitHub organization). */
+    source: text("source").$type<MembershipSource>().notNull().default("broker"),
+    /**
+     * A GitHub membership counts until then (the last confirmation + GITHUB_CACHE_TTL): when
+     * GitHub cannot be asked again in time, access ends (fails closed). Null for broker ones.
+     */
+    verifiedUntil: timestamp("verified_until", { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] }), index("memberships_user_idx").on(t.userId)],
 );

@@ -1,9 +1,15 @@
-import { pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const organizations = pgTable("organizations", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull().unique(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
+  /**
+   * The GitHub organization this one follows: its admins and members (roles admin and member)
+   * come from GitHub; viewers stay broker-only. Stored as GitHub spells it; unique ignoring case.
+   */
+  githubOrgName: text("github_org_name"),
+}, (t) => [uniqueIndex("organizations_github_org_name_idx").on(sql`lower(${t.githubOrgName})`)]);
 
 export type Organization = typeof organizations.$inferSelect;
