@@ -121,6 +121,8 @@ describe("loadConfig", () => {
     const c = loadConfig({ ...minimal, ...github, PUBLIC_URL: "https://broker.example.com" });
     expect(c).toMatchObject({ GITHUB_URL: "https://github.com", GITHUB_API_URL: "https://api.github.com", GITHUB_SCOPES: "read:org", GITHUB_TIMEOUT: 10_000 });
     expect(loadConfig(minimal).GITHUB_CLIENT_ID).toBeUndefined();
+    // As docker-compose passes unset optional variables: empty means off.
+    expect(loadConfig({ ...minimal, GITHUB_CLIENT_ID: "", GITHUB_CLIENT_SECRET: "", PUBLIC_URL: "", GITHUB_URL: "" })).toMatchObject({ GITHUB_CLIENT_ID: undefined, GITHUB_URL: "https://github.com" });
   });
 
   it("never echoes the secret key in its error", () => {

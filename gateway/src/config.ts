@@ -36,6 +36,9 @@ const rateLimit = (fallback: string) =>
 const duration = zDuration;
 const bytes = zBytes;
 
+/** docker-compose passes `${VAR:-}` as an empty string: for optional settings that means "not set". */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema);
+
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
@@ -79,12 +82,12 @@ export const configSchema = z.object({
    * Sign in with GitHub (an OAuth app or a GitHub App): both or neither. Without them the
    * /auth/github routes answer 404 github_not_configured and API tokens work as before.
    */
-  GITHUB_CLIENT_ID: z.string().min(1).optional(),
-  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
-  GITHUB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"),
-  GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"),
+  GITHUB_CLIENT_ID: unsetIfEmpty(z.string().min(1).optional()),
+  GITHUB_CLIENT_SECRET: unsetIfEmpty(z.string().min(1).optional()),
+  GITHUB_URL: unsetIfEmpty(z.url({ protocol: /^https?$/ }).default("https://github.com")),
+  GITHUB_API_URL: unsetIfEmpty(z.url({ protocol: /^https?$/ }).default("https://api.github.com")),
   /** Asked at sign-in; read:org lets the broker see the person's organization memberships (see the README). */
-  GITHUB_SCOPES: z.string().default("read:org"),
+  GITHUB_SCOPES: unsetIfEmpty(z.string().default("read:org")),
   GITHUB_TIMEOUT: duration("10s"),
   /**
    * How long one GitHub answer (organization memberships, repository access) counts. Each user is
@@ -93,7 +96,7 @@ export const configSchema = z.object({
    */
   GITHUB_CACHE_TTL: duration("5m"),
   /** Where people reach the broker; GitHub sends them back to PUBLIC_URL/auth/github/callback. */
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUBLIC_URL: unsetIfEmpty(z.url({ protocol: /^https?$/ }).optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((c, ctx) => {
   // node:http refuses to start otherwise; say so in our words.
