@@ -21,6 +21,13 @@ export function errorHandler(log: Logger) {
       // The rest of an oversized body stays unread: do not reuse the connection. Unless it is
       // being drained (readBodyLimited): closing then would reset the sender before it reads the 413.
       if (err.code === "payload_too_large" && !isDraining(err)) c.header("Connection", "close");
+    } else if (databaseUnreachable(err)) {
+      // Not a bug of ours: the client should come back (ingest does not need the database).
+      status = 503;
+      code = "unavailable";
+      message = "the database is unreachable; retry later";
+      c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
+      log.warn({ err, requestId }, "database unreachable");
     } else if (err instanceof HTTPException) {
       status = err.status;
       code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "invalid_request";
@@ -31,4 +38,21 @@ export function errorHandler(log: Logger) {
     if (status >= 500 && err instanceof BrokerError) log.warn({ code, requestId, msg: message }, "request failed");
     return c.json({ error: { code, message, request_id: requestId } }, status as 400);
   };
+}
+
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Connection-level failures (node-postgres and its socket), as opposed to a query that is wrong. */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "57P01", "57P02", "57P03", "53300"]);
+const UNREACHABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error|Connection refused/i;
+
+/** True when `err` (or what it wraps, as drizzle's "Failed query" does) says PostgreSQL cannot be reached. */
+export function databaseUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof AggregateError && e.errors.some((inner) => databaseUnreachable(inner))) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && (UNREACHABLE_CODES.has(code) || code.startsWith("08"))) return true;
+    if (e instanceof Error && UNREACHABLE_MESSAGES.test(e.message)) return true;
+  }
+  return false;
 }
