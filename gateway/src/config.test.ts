@@ -94,6 +94,7 @@ describe("loadConfig", () => {
     ["ENDPOINT_REFRESH_INTERVAL", "often", /not a duration/],
     ["RATE_LIMIT_PER_ENDPOINT", "100", /not a rate limit: 100 \(use e\.g\./],
     ["RATE_LIMIT_PER_CLIENT", "0/s", /not a rate limit/],
+    ["DUPLICATE_WINDOW", "31d", /DUPLICATE_WINDOW must not be longer than STREAM_MAX_AGE/],
     ["HEADERS_TIMEOUT", "0ms", /HEADERS_TIMEOUT must be at least 1ms/],
     ["HEADERS_TIMEOUT", "90s", /not above REQUEST_TIMEOUT/],
     ["REQUEST_TIMEOUT", "tomorrow", /not a duration/],

@@ -118,6 +118,14 @@ export const configSchema = z.object({
   if (c.GITHUB_CACHE_TTL < 1_000 || c.GITHUB_CACHE_TTL > 86_400_000) {
     ctx.addIssue({ code: "custom", path: ["GITHUB_CACHE_TTL"], message: "GITHUB_CACHE_TTL must be between 1s and 24h" });
   }
+  // JetStream refuses the stream otherwise (a raw API error at start); 0 means no age limit.
+  if (c.STREAM_MAX_AGE > 0 && c.DUPLICATE_WINDOW > c.STREAM_MAX_AGE) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["DUPLICATE_WINDOW"],
+      message: "DUPLICATE_WINDOW must not be longer than STREAM_MAX_AGE (JetStream cannot dedupe what it has already deleted): lower DUPLICATE_WINDOW or raise STREAM_MAX_AGE",
+    });
+  }
   if (c.HEADERS_TIMEOUT < 1 || c.REQUEST_TIMEOUT < c.HEADERS_TIMEOUT) {
     ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT"], message: "HEADERS_TIMEOUT must be at least 1ms and not above REQUEST_TIMEOUT" });
   }

@@ -34,6 +34,17 @@ afterEach(async () => {
 const config = (env: Record<string, string> = {}): Config =>
   loadConfig({ NATS_URL: nats.url, DATABASE_URL: "postgres://unused", SECRET_KEY: randomBytes(32).toString("base64"), STREAM_NAME: name, ...env });
 
+describe("retention settings JetStream would refuse", () => {
+  it("STREAM_MAX_AGE below the duplicate window: JetStream refuses the stream, the config schema says so first", async () => {
+    // What used to happen at start: a raw JetStream error.
+    await expect(jsm.streams.add({ name, subjects: [`${name}.>`], max_age: nanos(20_000), duplicate_window: nanos(86_400_000) })).rejects.toThrow(/duplicates window/i);
+    expect(() => config({ STREAM_MAX_AGE: "20s" })).toThrow(/DUPLICATE_WINDOW must not be longer than STREAM_MAX_AGE/);
+    // Both lowered together is fine, and JetStream takes it.
+    await ensureStream(jsm, config({ STREAM_MAX_AGE: "20s", DUPLICATE_WINDOW: "10s" }));
+    expect((await jsm.streams.info(name)).config.duplicate_window).toBe(nanos(10_000));
+  });
+});
+
 describe("ensureStream", () => {
   it("creates a missing stream with the configured limits, refusing new messages when full", async () => {
     await ensureStream(jsm, config({ STREAM_MAX_AGE: "2d", STREAM_MAX_BYTES: "1MiB", DUPLICATE_WINDOW: "5m" }));
