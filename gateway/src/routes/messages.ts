@@ -193,8 +193,9 @@ export function messageRoutes(deps: MessagesDeps) {
     const consumerSeq = kind === "nak" ? (delivered?.consumer_seq ?? 0) : 0;
     const payload = ackPayload(kind, delayMs);
     // Confirmed settlement (nats.js `ackAck()`): each one is a request, and the server replies
-    // only after it has applied it to the consumer's state, so a 200 is not undone by a crash
-    // of nats-server right after it. A fire-and-forget publish was (issue 16 #1).
+    // only after it has applied it to the consumer's state (issue 16 #1; a fire-and-forget
+    // publish could be lost unseen). nats-server writes that state to disk up to 100 ms later
+    // (filestore consumer flushLoop): the README states the window that remains.
     const confirmed = await Promise.allSettled(
       deliverable.map((streamSeq) =>
         deps.nc.request(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }), payload, {
