@@ -1,4 +1,5 @@
-import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, index, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { instant } from "./columns.js";
 
 /**
  * Every change of who may reach what, append-only: who did it (user, or the CLI), from where
@@ -9,7 +10,7 @@ export const auditLog = pgTable(
   "audit_log",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    at: instant("at").notNull().defaultNow(),
     /** The acting user; null for the CLI. */
     actorUserId: uuid("actor_user_id"),
     actorName: text("actor_name").notNull(),

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, integer, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, integer, pgTable, text, unique } from "drizzle-orm/pg-core";
+import { createdAt, instant, parentRef, primaryId } from "./columns.js";
 import { users } from "./users.js";
 
 /** Where a consumer starts reading when it is created. */
@@ -9,21 +10,19 @@ export type StartPolicy = "all" | "new" | "time" | "sequence";
 export const consumers = pgTable(
   "consumers",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: primaryId(),
+    userId: parentRef("user_id", () => users.id),
     name: text("name").notNull(),
     durableName: text("durable_name").notNull().unique(),
     /** Used when the JetStream durable is (re)created; an existing durable keeps its position. */
     startPolicy: text("start_policy").$type<StartPolicy>().notNull().default("all"),
-    startTime: timestamp("start_time", { withTimezone: true }),
+    startTime: instant("start_time"),
     startSequence: bigint("start_sequence", { mode: "number" }),
     /** Deliveries after which a message is dead-lettered; null: unlimited. */
     maxDeliver: integer("max_deliver"),
     /** Messages the gateway acked without showing because a payload filter rejected them. */
     filteredCount: bigint("filtered_count", { mode: "number" }).notNull().default(0),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     unique("consumers_user_name").on(t.userId, t.name),

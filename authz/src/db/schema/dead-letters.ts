@@ -1,4 +1,5 @@
-import { bigint, index, integer, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
+import { instant, parentRef, primaryId } from "./columns.js";
 import { consumers } from "./consumers.js";
 
 /** Why a message stopped being delivered to a consumer. */
@@ -12,16 +13,14 @@ export type DeadLetterReason = "max_deliveries" | "terminated";
 export const deadLetters = pgTable(
   "dead_letters",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    consumerId: uuid("consumer_id")
-      .notNull()
-      .references(() => consumers.id, { onDelete: "cascade" }),
+    id: primaryId(),
+    consumerId: parentRef("consumer_id", () => consumers.id),
     streamSeq: bigint("stream_seq", { mode: "number" }).notNull(),
     /** The message's endpoint when it could still be read from the stream. */
     endpointId: uuid("endpoint_id"),
     deliveryCount: integer("delivery_count").notNull(),
     reason: text("reason").$type<DeadLetterReason>().notNull(),
-    deadAt: timestamp("dead_at", { withTimezone: true }).notNull().defaultNow(),
+    deadAt: instant("dead_at").notNull().defaultNow(),
   },
   // Several gateways receive the same advisory: the first insert wins.
   (t) => [unique("dead_letters_consumer_seq").on(t.consumerId, t.streamSeq), index("dead_letters_dead_at_idx").on(t.consumerId, t.deadAt)],

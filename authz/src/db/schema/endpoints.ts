@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, integer, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { createdAt, instant, primaryId } from "./columns.js";
 import { organizations } from "./organizations.js";
 import { users } from "./users.js";
 
@@ -10,7 +11,7 @@ import { users } from "./users.js";
 export const endpoints = pgTable(
   "endpoints",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: primaryId(),
     /** Decoded path segments joined by `/`, no leading or trailing slash. */
     path: text("path").notNull().unique(),
     provider: text("provider").notNull(),
@@ -19,7 +20,7 @@ export const endpoints = pgTable(
     providerOptions: jsonb("provider_options").$type<Record<string, unknown>>().notNull().default({}),
     secretEnc: text("secret_enc").notNull(),
     previousSecretEnc: text("previous_secret_enc"),
-    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    previousSecretExpiresAt: instant("previous_secret_expires_at"),
     ownerUserId: uuid("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
     ownerOrgId: uuid("owner_org_id").references(() => organizations.id, { onDelete: "cascade" }),
     isPublic: boolean("is_public").notNull().default(false),
@@ -30,8 +31,8 @@ export const endpoints = pgTable(
     githubRepo: text("github_repo"),
     /** Overrides the gateway's default body limit for this endpoint. */
     maxBodyBytes: integer("max_body_bytes"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: instant("updated_at").notNull().defaultNow(),
   },
   (t) => [
     check("endpoints_one_owner", sql`(${t.ownerUserId} is null) <> (${t.ownerOrgId} is null)`),

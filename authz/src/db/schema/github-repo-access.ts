@@ -1,4 +1,5 @@
-import { boolean, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { instant, parentRef } from "./columns.js";
 import { users } from "./users.js";
 
 /**
@@ -9,13 +10,11 @@ import { users } from "./users.js";
 export const githubRepoAccess = pgTable(
   "github_repo_access",
   {
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: parentRef("user_id", () => users.id),
     /** `owner/repo`, lower-cased (GitHub names are case-insensitive). */
     repo: text("repo").notNull(),
     canRead: boolean("can_read").notNull(),
-    verifiedUntil: timestamp("verified_until", { withTimezone: true }).notNull(),
+    verifiedUntil: instant("verified_until").notNull(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.repo] })],
 );

@@ -1,4 +1,5 @@
-import { pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { instant } from "./columns.js";
 import { users } from "./users.js";
 
 /**
@@ -11,18 +12,18 @@ export const githubTokens = pgTable("github_tokens", {
     .primaryKey()
     .references(() => users.id, { onDelete: "cascade" }),
   accessTokenEnc: text("access_token_enc").notNull(),
-  accessExpiresAt: timestamp("access_expires_at", { withTimezone: true }),
+  accessExpiresAt: instant("access_expires_at"),
   refreshTokenEnc: text("refresh_token_enc"),
-  refreshExpiresAt: timestamp("refresh_expires_at", { withTimezone: true }),
+  refreshExpiresAt: instant("refresh_expires_at"),
   scope: text("scope").notNull().default(""),
-  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: instant("updated_at").notNull().defaultNow(),
   /** The last time GitHub confirmed his organizations and repositories. */
-  syncedAt: timestamp("synced_at", { withTimezone: true }),
+  syncedAt: instant("synced_at"),
   /** Why the last attempt failed (GitHub down, rate-limited); cleared by a success. */
   syncError: text("sync_error"),
-  syncErrorAt: timestamp("sync_error_at", { withTimezone: true }),
+  syncErrorAt: instant("sync_error_at"),
   /** A gateway that took this user's sync holds it until then (several gateways share the schedule). */
-  syncClaimedUntil: timestamp("sync_claimed_until", { withTimezone: true }),
+  syncClaimedUntil: instant("sync_claimed_until"),
 });
 
 export type GitHubTokenRow = typeof githubTokens.$inferSelect;

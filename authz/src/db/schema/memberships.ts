@@ -1,4 +1,5 @@
-import { index, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, pgEnum, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { createdAt, instant, parentRef } from "./columns.js";
 import { organizations } from "./organizations.js";
 import { users } from "./users.js";
 
@@ -9,21 +10,17 @@ export type MembershipSource = "broker" | "github";
 export const memberships = pgTable(
   "memberships",
   {
-    organizationId: uuid("organization_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    organizationId: parentRef("organization_id", () => organizations.id),
+    userId: parentRef("user_id", () => users.id),
     role: orgRole("role").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     /** `broker` (added here) or `github` (taken from the linked GitHub organization). */
     source: text("source").$type<MembershipSource>().notNull().default("broker"),
     /**
      * A GitHub membership counts until then (the last confirmation + GITHUB_CACHE_TTL): when
      * GitHub cannot be asked again in time, access ends (fails closed). Null for broker ones.
      */
-    verifiedUntil: timestamp("verified_until", { withTimezone: true }),
+    verifiedUntil: instant("verified_until"),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] }), index("memberships_user_idx").on(t.userId)],
 );

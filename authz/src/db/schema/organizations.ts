@@ -1,10 +1,11 @@
 import { sql } from "drizzle-orm";
-import { pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { createdAt, primaryId } from "./columns.js";
 
 export const organizations = pgTable("organizations", {
-  id: uuid("id").primaryKey().defaultRandom(),
+  id: primaryId(),
   name: text("name").notNull().unique(),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  createdAt: createdAt(),
   /**
    * The GitHub organization this one follows: its admins and members (roles admin and member)
    * come from GitHub; viewers stay broker-only. Stored as GitHub spells it; unique ignoring case.

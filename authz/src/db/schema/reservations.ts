@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { check, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { createdAt, primaryId } from "./columns.js";
 import { organizations } from "./organizations.js";
 import { users } from "./users.js";
 
@@ -10,13 +11,13 @@ import { users } from "./users.js";
 export const reservations = pgTable(
   "reservations",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: primaryId(),
     /** Decoded segments joined by `/`, as endpoint paths are stored. */
     prefix: text("prefix").notNull().unique(),
     ownerUserId: uuid("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
     ownerOrgId: uuid("owner_org_id").references(() => organizations.id, { onDelete: "cascade" }),
     note: text("note"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     check("reservations_one_owner", sql`(${t.ownerUserId} is null) <> (${t.ownerOrgId} is null)`),

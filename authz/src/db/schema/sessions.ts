@@ -1,4 +1,5 @@
-import { index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, pgTable, text } from "drizzle-orm/pg-core";
+import { createdAt, instant, parentRef, primaryId } from "./columns.js";
 import { users } from "./users.js";
 
 /**
@@ -8,15 +9,13 @@ import { users } from "./users.js";
 export const sessions = pgTable(
   "sessions",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: primaryId(),
+    userId: parentRef("user_id", () => users.id),
     /** How the session was opened (`github`, `github_device`, ...): shown in listings. */
     method: text("method").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true }).notNull().defaultNow(),
-    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    lastUsedAt: instant("last_used_at").notNull().defaultNow(),
+    revokedAt: instant("revoked_at"),
     /** `logout`, `refresh_token_reused`, `admin`, ... */
     revokedReason: text("revoked_reason"),
   },
@@ -33,14 +32,12 @@ export type Session = typeof sessions.$inferSelect;
 export const refreshTokens = pgTable(
   "refresh_tokens",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    sessionId: uuid("session_id")
-      .notNull()
-      .references(() => sessions.id, { onDelete: "cascade" }),
+    id: primaryId(),
+    sessionId: parentRef("session_id", () => sessions.id),
     tokenHash: text("token_hash").notNull().unique(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-    usedAt: timestamp("used_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    expiresAt: instant("expires_at").notNull(),
+    usedAt: instant("used_at"),
   },
   (t) => [index("refresh_tokens_session_idx").on(t.sessionId)],
 );

@@ -1,4 +1,5 @@
-import { index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { createdAt, instant } from "./columns.js";
 
 /** The public half of a signing key as published in the JWKS (an OKP Ed25519 JWK). */
 export interface PublicJwk {
@@ -22,11 +23,11 @@ export const signingKeys = pgTable(
     kid: text("kid").primaryKey(),
     publicJwk: jsonb("public_jwk").$type<PublicJwk>().notNull(),
     privateKeyEnc: text("private_key_enc").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     /** When it stopped signing (a newer key took over); null while it is the signing key. */
-    retiredAt: timestamp("retired_at", { withTimezone: true }),
+    retiredAt: instant("retired_at"),
     /** Set at retirement: tokens it signed are accepted until then. */
-    verifyUntil: timestamp("verify_until", { withTimezone: true }),
+    verifyUntil: instant("verify_until"),
   },
   (t) => [index("signing_keys_created_idx").on(t.createdAt)],
 );

@@ -1,4 +1,5 @@
-import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { createdAt, parentRef, primaryId } from "./columns.js";
 import { consumers } from "./consumers.js";
 import { users } from "./users.js";
 
@@ -14,17 +15,13 @@ export interface SubscriptionFilters {
 export const subscriptions = pgTable(
   "subscriptions",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    consumerId: uuid("consumer_id")
-      .notNull()
-      .references(() => consumers.id, { onDelete: "cascade" }),
+    id: primaryId(),
+    userId: parentRef("user_id", () => users.id),
+    consumerId: parentRef("consumer_id", () => consumers.id),
     /** Canonical form (`/webhook/…`), see subscriptions/pattern.ts. */
     webhookPathPattern: text("webhook_path_pattern").notNull(),
     filters: jsonb("filters").$type<SubscriptionFilters>().notNull().default({}),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index("subscriptions_consumer_idx").on(t.consumerId), index("subscriptions_user_idx").on(t.userId)],
 );
