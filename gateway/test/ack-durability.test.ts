@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { startTestBroker, type TestBroker, ack, postGithub, pull } from "@wb/test-support";
+import { startTestBroker, type TestBroker, ack, postGithub, pull, messageIds } from "@wb/test-support";
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -7,7 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => broker?.close());
 
-const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
+const ids = messageIds;
 
 /** Pulls until the gateway has reconnected to the restarted server (a few 503s/500s first). */
 async function pullAfterRestart(token: string, query: string): Promise<number[]> {

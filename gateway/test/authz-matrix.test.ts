@@ -15,6 +15,7 @@ import {
   SCOPES,
   type MatrixFixture,
   type MatrixRow,
+  messageIds,
 } from "@wb/test-support";
 
 const NIL = "00000000-0000-0000-0000-000000000000";
@@ -40,7 +41,7 @@ const messageScopes = [
   ["public", SCOPES.publicMessage],
 ] as const;
 
-const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
+const ids = messageIds;
 
 export const ROWS: MatrixRow[] = [
   // ---- me: every principal sees himself, and only himself

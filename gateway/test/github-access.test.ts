@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { REVOCATION_BOUND_MS } from "@wb/authz";
 import { GitHubClient, GitHubSync } from "@wb/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, callApi, postGithub, signInWithGitHub, startFakeGitHub, startTestBroker, type FakeGitHub, type TestBroker } from "@wb/test-support";
+import { bearer, callApi, signInWithGitHub, startFakeGitHub, startTestBroker, type FakeGitHub, type TestBroker, deliverGithub } from "@wb/test-support";
 
 const TTL_MS = 4_000;
 let github: FakeGitHub;
@@ -58,11 +58,7 @@ async function orgEndpoint(org: string, path: string, extra: Record<string, unkn
   return res.body as { id: string; path: string; secret: string; repository: string | null };
 }
 
-async function deliver(ep: { path: string; secret: string }): Promise<number> {
-  const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, body: JSON.stringify({ n: id() }) });
-  expect(res.status).toBe(202);
-  return (await res.json()).id;
-}
+const deliver = (ep: { path: string; secret: string }) => deliverGithub(broker.url, ep, { body: JSON.stringify({ n: id() }) });
 
 /** Whether the user can read stored message `seq` over HTTP (replay from just before it). */
 async function canRead(token: string, seq: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { addMember, createOrganization, durableName } from "@wb/authz";
-import { startTestBroker, type TestBroker, ack, bearer, expectAllAcked, postGithub, pull } from "@wb/test-support";
+import { startTestBroker, type TestBroker, ack, bearer, expectAllAcked, postGithub, pull, deliverGithub, messageIds } from "@wb/test-support";
 
 let broker: TestBroker;
 
@@ -11,13 +11,9 @@ beforeAll(async () => {
 });
 afterAll(() => broker?.close());
 
-async function deliver(ep: { path: string; secret: string }, event = "push"): Promise<number> {
-  const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, event });
-  expect(res.status).toBe(202);
-  return (await res.json()).id;
-}
+const deliver = (ep: { path: string; secret: string }, event = "push") => deliverGithub(broker.url, ep, { event });
 
-const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
+const ids = messageIds;
 
 describe("pull and ack", () => {
   it("delivers, acks, and does not redeliver what was acked", async () => {

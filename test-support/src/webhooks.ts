@@ -39,6 +39,16 @@ export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
 
+/** Posts a signed GitHub delivery to endpoint `ep` of the broker at `url`; returns the stored id (202 asserted). */
+export async function deliverGithub(url: string, ep: { path: string; secret: string }, opts: { event?: string; body?: string } = {}): Promise<number> {
+  const res = await postGithub(`${url}/webhook/${ep.path}`, { secret: ep.secret, ...opts });
+  expect(res.status).toBe(202);
+  return (await res.json()).id;
+}
+
+/** The message ids of a pull page, in order. */
+export const messageIds = (body: any): number[] => body.messages.map((m: any) => m.id);
+
 export async function pull(url: string, token: string, query = "wait=1s"): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}/api/v1/messages?${query}`, { headers: bearer(token) });
   return { status: res.status, body: await res.json() };

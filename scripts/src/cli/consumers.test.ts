@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerPlan, endpointGrantSubject, listConsumers } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestBroker, type TestBroker, ack, callApi, postGithub, pull } from "@wb/test-support";
+import { startTestBroker, type TestBroker, ack, callApi, pull, deliverGithub, messageIds } from "@wb/test-support";
 import { cliRunner } from "./testing.js";
 
 let broker: TestBroker;
@@ -36,13 +36,9 @@ afterAll(async () => {
 
 const { cli, cliJson } = cliRunner(() => env);
 
-async function deliver(ep: { path: string; secret: string }): Promise<number> {
-  const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret });
-  expect(res.status).toBe(202);
-  return (await res.json()).id;
-}
+const deliver = (ep: { path: string; secret: string }) => deliverGithub(broker.url, ep);
 
-const ids = (body: any): number[] => body.messages.map((m: any) => m.id);
+const ids = messageIds;
 
 describe("stream info", () => {
   it("shows messages, bytes, first/last and retention", async () => {
