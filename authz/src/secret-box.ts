@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { z } from "zod";
 
 /**
  * Encrypts endpoint signing secrets at rest with AES-256-GCM under the broker's master key
@@ -32,3 +33,14 @@ export class SecretBox {
     return "[SecretBox]";
   }
 }
+
+/**
+ * Config schema of `SECRET_KEY` (32 bytes, base64), shared by every process that opens the box;
+ * `missing` is the message when it is not set (each process says where its value comes from).
+ */
+export const secretKeySchema = (missing: string) =>
+  z.string({ error: missing }).transform((v, ctx) => {
+    const key = Buffer.from(v, "base64");
+    if (key.length !== 32) ctx.addIssue({ code: "custom", message: "SECRET_KEY must be 32 bytes, base64-encoded" });
+    return key;
+  });

@@ -1,4 +1,4 @@
-import { zBytes, zDuration } from "@wb/authz";
+import { secretKeySchema, zBytes, zDuration } from "@wb/authz";
 import { z } from "zod";
 
 /** A token bucket: `rate` tokens per `perMs`, holding at most `burst`. */
@@ -46,13 +46,7 @@ export const configSchema = z.object({
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
-  SECRET_KEY: z
-    .string({ error: "SECRET_KEY is required: 32 random bytes, base64 (openssl rand -base64 32)" })
-    .transform((v, ctx) => {
-      const key = Buffer.from(v, "base64");
-      if (key.length !== 32) ctx.addIssue({ code: "custom", message: "SECRET_KEY must be 32 bytes, base64-encoded" });
-      return key;
-    }),
+  SECRET_KEY: secretKeySchema("SECRET_KEY is required: 32 random bytes, base64 (openssl rand -base64 32)"),
   STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default("WEBHOOKS"),
   STREAM_MAX_AGE: duration("30d"),
   STREAM_MAX_BYTES: bytes("10GiB"),

@@ -122,24 +122,14 @@ export class ConsumerManager {
   }
 
   /** The durable's state, or undefined when it does not exist. */
-  async info(durable: string): Promise<ConsumerInfo | undefined> {
-    try {
-      return await this.deps.jsm.consumers.info(this.deps.stream, durable);
-    } catch (err) {
-      if (isConsumerNotFound(err)) return undefined;
-      throw err;
-    }
+  info(durable: string): Promise<ConsumerInfo | undefined> {
+    return unlessMissing(() => this.deps.jsm.consumers.info(this.deps.stream, durable), undefined);
   }
 
   /** Deletes the durable; true when it existed. */
   async remove(durable: string): Promise<boolean> {
     this.#known.delete(durable);
-    try {
-      return await this.deps.jsm.consumers.delete(this.deps.stream, durable);
-    } catch (err) {
-      if (isConsumerNotFound(err)) return false;
-      throw err;
-    }
+    return unlessMissing(() => this.deps.jsm.consumers.delete(this.deps.stream, durable), false);
   }
 
   /**
@@ -188,5 +178,15 @@ export class ConsumerManager {
   #ackWaitMs(): number {
     if (this.deps.ackWaitMs === undefined) throw new Error("ConsumerManager: ackWaitMs is needed to create durables");
     return this.deps.ackWaitMs;
+  }
+}
+
+/** `op`'s result, or `missing` when JetStream says the consumer does not exist. */
+async function unlessMissing<T, M>(op: () => Promise<T>, missing: M): Promise<T | M> {
+  try {
+    return await op();
+  } catch (err) {
+    if (isConsumerNotFound(err)) return missing;
+    throw err;
   }
 }

@@ -8,6 +8,7 @@ import {
   openDatabase,
   pendingMigrations,
   SecretBox,
+  secretKeySchema,
   type Acting,
   type Announcement,
   type Database,
@@ -36,13 +37,7 @@ const configSchema = z.object({
   DATABASE_URL: z
     .string({ error: "DATABASE_URL is required (postgres://...); `pnpm start` writes it to .data/broker.env" })
     .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
-  SECRET_KEY: z
-    .string({ error: "SECRET_KEY is required: the broker's 32-byte base64 key (the gateway's SECRET_KEY)" })
-    .transform((v, ctx) => {
-      const key = Buffer.from(v, "base64");
-      if (key.length !== 32) ctx.addIssue({ code: "custom", message: "SECRET_KEY must be 32 bytes, base64-encoded" });
-      return key;
-    }),
+  SECRET_KEY: secretKeySchema("SECRET_KEY is required: the broker's 32-byte base64 key (the gateway's SECRET_KEY)"),
   NATS_URL: z.string().min(1).optional(),
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
