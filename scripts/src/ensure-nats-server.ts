@@ -1,5 +1,5 @@
 /**
- * Prints the path of a nats-server >= 2.10 on stdout, fetching one into the project cache if
+ * Prints the path of a nats-server >= 2.12 on stdout, fetching one into the project cache if
  * needed (see stack/nats-binary.ts). Progress goes to stderr, so `$(tsx ...)` captures the path.
  */
 import { ensureNatsServer } from "@wb/stack";

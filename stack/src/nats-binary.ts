@@ -7,10 +7,18 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** Auth callout, which the broker needs, arrived in nats-server 2.10. */
-export const MIN_NATS_VERSION = [2, 10, 0] as const;
+/**
+ * The oldest nats-server the broker runs on. Auth callout arrived in 2.10, consumer pause in
+ * 2.11, atomic batch publish (and the R3 fixes Jepsen's 2.12.1 analysis was run against) in 2.12.
+ */
+export const MIN_NATS_VERSION = [2, 12, 0] as const;
 /** The release fetched from GitHub when nothing else provides one (non-Debian systems). */
-export const NATS_RELEASE_VERSION = "2.10.27";
+export const NATS_RELEASE_VERSION = "2.15.1";
+/**
+ * The Debian suite whose nats-server package is fetched on apt systems: testing (forky) ships
+ * 2.15.x; stable (trixie) ships 2.10.27, which is too old.
+ */
+export const NATS_DEBIAN_SUITE = "forky";
 
 type Log = (msg: string) => void;
 
@@ -62,11 +70,11 @@ async function findOnPath(name: string): Promise<string | undefined> {
 }
 
 /**
- * Returns the path of a nats-server >= 2.10, looking in this order:
+ * Returns the path of a nats-server >= {@link MIN_NATS_VERSION}, looking in this order:
  * 1. `NATS_SERVER_BIN` (an error if it is set but unusable: an explicit choice is not overridden);
  * 2. `nats-server` on PATH, if its version is new enough;
  * 3. the project cache, {@link natsCachePath};
- * 4. a fetch into that cache: on Debian/apt systems the trixie package via apt (without
+ * 4. a fetch into that cache: on Debian/apt systems the forky package via apt (without
  *    touching the system's apt state), elsewhere the official release archive from GitHub.
  */
 export async function ensureNatsServer(log: Log = (msg) => console.error(msg)): Promise<string> {
@@ -169,16 +177,18 @@ export async function findDebianArchive(etcApt = "/etc/apt"): Promise<AptSource 
 }
 
 /**
- * Debian bookworm ships nats-server 2.9; trixie ships 2.10.27. Download the trixie package with
- * a throw-away sources list, package lists and cache (the system's apt set-up is not changed),
- * and unpack it: usr/sbin/nats-server is a static Go binary.
+ * Debian bookworm ships nats-server 2.9, trixie 2.10.27, forky (testing) 2.15.x. Download the
+ * {@link NATS_DEBIAN_SUITE} package with a throw-away sources list, package lists and cache (the
+ * system's apt set-up is not changed), and unpack it: usr/sbin/nats-server is a static Go binary
+ * with no dependencies, so a package from a newer suite runs on an older system.
  */
 async function fetchWithApt(work: string, log: Log): Promise<string> {
   const source = await findDebianArchive();
   if (!source) throw new Error("no Debian archive found in /etc/apt sources to fetch nats-server from");
   const signed = source.signedBy ? ` [signed-by=${source.signedBy}]` : "";
-  const list = join(work, "trixie.list");
-  await writeFile(list, `deb${signed} ${source.uri} trixie main\n`);
+  const suite = NATS_DEBIAN_SUITE;
+  const list = join(work, `${suite}.list`);
+  await writeFile(list, `deb${signed} ${source.uri} ${suite} main\n`);
   await mkdir(join(work, "lists", "partial"), { recursive: true });
   await mkdir(join(work, "cache", "archives", "partial"), { recursive: true });
   const aptOptions = [
@@ -190,9 +200,9 @@ async function fetchWithApt(work: string, log: Log): Promise<string> {
     "-o", "APT::Sandbox::User=root",
     "-q",
   ];
-  log(`apt: reading trixie package lists from ${source.uri} into a temporary directory`);
+  log(`apt: reading ${suite} package lists from ${source.uri} into a temporary directory`);
   await run("apt-get", [...aptOptions, "update"], { cwd: work, timeout: 300_000 });
-  log("apt: downloading the nats-server package (trixie)");
+  log(`apt: downloading the nats-server package (${suite})`);
   await run("apt-get", [...aptOptions, "download", "nats-server"], { cwd: work, timeout: 300_000 });
   const deb = (await readdir(work)).find((f) => /^nats-server_.*\.deb$/.test(f));
   if (!deb) throw new Error("apt-get download produced no nats-server .deb");

@@ -12,7 +12,7 @@ import { freePort } from "./ports.js";
 
 export interface StartNatsOptions
   extends Partial<Omit<NatsConfigOptions, "port" | "httpPort" | "storeDir">> {
-  /** Path of a nats-server >= 2.10, e.g. from ensureNatsServer(). */
+  /** Path of a nats-server >= 2.12, e.g. from ensureNatsServer(). */
   binary: string;
   /** Holds the generated config, the JetStream store, the log and the pid file. */
   dir: string;

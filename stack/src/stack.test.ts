@@ -34,11 +34,14 @@ describe("nats-server binary", () => {
   it("parses and compares versions", () => {
     expect(parseNatsVersion("nats-server: v2.10.27")).toEqual([2, 10, 27]);
     expect(isSupportedNatsVersion([2, 9, 10])).toBe(false);
-    expect(isSupportedNatsVersion([2, 10, 0])).toBe(true);
+    expect(isSupportedNatsVersion([2, 10, 27])).toBe(false);
+    expect(isSupportedNatsVersion([2, 11, 9])).toBe(false);
+    expect(isSupportedNatsVersion([2, 12, 0])).toBe(true);
+    expect(isSupportedNatsVersion([2, 15, 1])).toBe(true);
     expect(isSupportedNatsVersion([3, 0, 0])).toBe(true);
   });
 
-  it("finds a nats-server >= 2.10", async () => {
+  it("finds a nats-server >= 2.12", async () => {
     const binary = await ensureNatsServer(() => undefined);
     const version = await natsServerVersion(binary);
     expect(version).toBeDefined();

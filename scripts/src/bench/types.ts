@@ -5,7 +5,7 @@
  * no result within 90 s skips the row with a note instead of failing the bench.
  */
 export interface CalloutBenchContext {
-  /** A nats-server >= 2.10 (from ensureNatsServer); start your own with the callout config. */
+  /** A nats-server >= 2.12 (from ensureNatsServer); start your own with the callout config. */
   natsServerBin: string;
   /** Superuser URL of the bench's PostgreSQL; create a database of your own on it. */
   databaseUrl: string;
