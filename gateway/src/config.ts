@@ -1,4 +1,4 @@
-import { secretKeySchema, zBytes, zDuration } from "@wb/authz";
+import { logEnvSchema, secretKeySchema, zBytes, zDuration } from "@wb/authz";
 import { z } from "zod";
 
 /** A token bucket: `rate` tokens per `perMs`, holding at most `burst`. */
@@ -91,7 +91,7 @@ export const configSchema = z.object({
   GITHUB_CACHE_TTL: duration("5m"),
   /** Where people reach the broker; GitHub sends them back to PUBLIC_URL/auth/github/callback. */
   PUBLIC_URL: unsetIfEmpty(z.url({ protocol: /^https?$/ }).optional()),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ...logEnvSchema.shape,
 }).superRefine((c, ctx) => {
   // node:http refuses to start otherwise; say so in our words.
   if (c.ACCESS_TOKEN_TTL < 10_000 || c.ACCESS_TOKEN_TTL > 86_400_000) {

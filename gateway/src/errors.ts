@@ -27,15 +27,15 @@ export function errorHandler(log: Logger) {
       code = "unavailable";
       message = "the database is unreachable; retry later";
       c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
-      log.warn({ err, requestId }, "database unreachable");
+      log.warn({ err, reqId: requestId }, "database unreachable");
     } else if (err instanceof HTTPException) {
       status = err.status;
       code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "invalid_request";
       message = err.message || "request rejected";
     } else {
-      log.error({ err, requestId }, "unhandled error");
+      log.error({ err, reqId: requestId }, "unhandled error");
     }
-    if (status >= 500 && err instanceof BrokerError) log.warn({ code, requestId, msg: message }, "request failed");
+    if (status >= 500 && err instanceof BrokerError) log.warn({ code, reqId: requestId, reason: message }, "request failed");
     return c.json({ error: { code, message, request_id: requestId } }, status as 400);
   };
 }

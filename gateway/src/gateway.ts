@@ -1,9 +1,8 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { ConsumerManager, errorForLog, migrateDatabase, openDatabase, reconcileDurables, SecretBox, watchAccessChanges } from "@wb/authz";
+import { ConsumerManager, createLogger, migrateDatabase, openDatabase, reconcileDurables, SecretBox, watchAccessChanges } from "@wb/authz";
 import type { AddressInfo } from "node:net";
-import { pino, type DestinationStream, type Logger } from "pino";
 import { AckTokens } from "./ack-token.js";
 import { AuthService } from "./auth/sessions.js";
 import { GitHubClient } from "./github/client.js";
@@ -31,15 +30,8 @@ export interface RunningGateway {
 /** The gateway's NATS connection name, as the server's monitoring endpoints (connz) list it. */
 export const GATEWAY_CONNECTION_NAME = "webhook-broker-gateway";
 
-export function createLogger(level: Config["LOG_LEVEL"], destination?: DestinationStream): Logger {
-  // Redaction is a backstop: handlers never log headers or bodies in the first place. Errors go
-  // through errorForLog: a failed query's message carries its parameters (token hashes).
-  const options = { level, redact: ["req.headers.authorization", "*.secret", "*.token", "*.password"], serializers: { err: errorForLog } };
-  return destination ? pino(options, destination) : pino(options);
-}
-
 /** Connects to PostgreSQL and NATS, prepares the stream, and serves HTTP until closed. */
-export async function startGateway(config: Config, log = createLogger(config.LOG_LEVEL)): Promise<RunningGateway> {
+export async function startGateway(config: Config, log = createLogger("gateway", { level: config.LOG_LEVEL, format: config.LOG_FORMAT })): Promise<RunningGateway> {
   const database = openDatabase(config.DATABASE_URL);
   await migrateDatabase(database.db);
   const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: GATEWAY_CONNECTION_NAME });

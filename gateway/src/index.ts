@@ -4,7 +4,7 @@ export { AuthService, type TokenResponse } from "./auth/sessions.js";
 export { GitHubClient, GitHubError, type GitHubConfig, type GitHubTokens } from "./github/client.js";
 export { githubAccessToken } from "./github/tokens.js";
 export { GitHubSync, type SyncOutcome } from "./github/sync.js";
-export { startGateway, createLogger, GATEWAY_CONNECTION_NAME, type RunningGateway } from "./gateway.js";
+export { startGateway, GATEWAY_CONNECTION_NAME, type RunningGateway } from "./gateway.js";
 export { streamConfig } from "./nats/stream.js";
 export { providers, providerNames, getProvider } from "./webhooks/index.js";
 export { validateProviderOptions } from "./webhooks/options.js";

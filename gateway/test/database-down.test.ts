@@ -3,7 +3,8 @@
  * retry), not 500 `internal`; they work again once the database is back.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
+import { createLogger } from "@wb/authz";
+import { startGateway, type RunningGateway } from "../src/gateway.js";
 import { bearer, startPgProxy, startTestBroker, type PgProxy, type TestBroker } from "@wb/test-support";
 
 let broker: TestBroker;
@@ -12,7 +13,7 @@ let gateway: RunningGateway;
 beforeAll(async () => {
   broker = await startTestBroker();
   proxy = await startPgProxy(broker.config.DATABASE_URL);
-  gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("silent"));
+  gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("gateway", { level: "silent" }));
 });
 afterAll(async () => {
   await gateway?.close();

@@ -3,10 +3,10 @@
  * /readyz says which dependency is missing (503) and recovers by itself once it is back.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { openDatabase, SecretBox } from "@wb/authz";
+import { createLogger, openDatabase, SecretBox } from "@wb/authz";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
+import { startGateway, type RunningGateway } from "../src/gateway.js";
 import { EndpointCache } from "../src/endpoint-cache.js";
 import { healthRoutes } from "../src/routes/health.js";
 import { postGithub, startPgProxy, startTestBroker, type PgProxy, type TestBroker } from "@wb/test-support";
@@ -39,7 +39,7 @@ describe("a dependency down", () => {
     const ep = await broker.endpoint({ userId: (await broker.user()).id });
     try {
       proxy = await startPgProxy(broker.config.DATABASE_URL);
-      gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("silent"));
+      gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("gateway", { level: "silent" }));
       expect((await get(gateway.url, "/readyz")).status).toBe(200);
 
       proxy.setMode("down");
@@ -66,7 +66,7 @@ describe("a dependency down", () => {
     const lines: string[] = [];
     try {
       proxy = await startPgProxy(broker.config.DATABASE_URL);
-      gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("info", { write: (s: string) => void lines.push(s) }));
+      gateway = await startGateway({ ...broker.config, DATABASE_URL: proxy.url }, createLogger("gateway", { level: "info", destination: { write: (s: string) => void lines.push(s) } }));
       const u = await broker.user();
       const me = () => fetch(`${gateway!.url}/api/v1/me`, { headers: { authorization: `Bearer ${u.token}` } });
       expect((await me()).status).toBe(200); // positive control: the token works
@@ -124,7 +124,7 @@ describe("a dependency down", () => {
     const nc = await broker.admin();
     const database = openDatabase(broker.config.DATABASE_URL, { max: 1 });
     try {
-      const endpoints = new EndpointCache({ db: database.db, box: new SecretBox(randomBytes(32)), nc, log: createLogger("silent"), refreshMs: 60_000 });
+      const endpoints = new EndpointCache({ db: database.db, box: new SecretBox(randomBytes(32)), nc, log: createLogger("gateway", { level: "silent" }), refreshMs: 60_000 });
       const app = healthRoutes({ nc, jsm: await jetstreamManager(nc), database, endpoints, stream: broker.config.STREAM_NAME });
       const res = await app.request("/readyz");
       expect(res.status).toBe(503);

@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bodyCeiling } from "../src/body.js";
 import { parseRateLimit } from "../src/config.js";
-import { createLogger, startGateway, type RunningGateway } from "../src/gateway.js";
+import { createLogger } from "@wb/authz";
+import { startGateway, type RunningGateway } from "../src/gateway.js";
 import { startTestBroker, type TestBroker, streamReader, type StreamReader, bearer } from "@wb/test-support";
 
 let broker: TestBroker;
@@ -26,7 +27,7 @@ afterAll(async () => {
 
 /** A gateway on the same NATS and PostgreSQL with some settings changed. */
 async function gatewayWith(over: Partial<typeof broker.config>): Promise<RunningGateway> {
-  const g = await startGateway({ ...broker.config, ...over }, createLogger("silent"));
+  const g = await startGateway({ ...broker.config, ...over }, createLogger("gateway", { level: "silent" }));
   extra.push(g);
   return g;
 }
@@ -140,7 +141,7 @@ describe("body limit and the server's max_payload", () => {
   const maxPayload = () => 32 * 1024 * 1024; // the generated nats-server config (stack/src/nats-config.ts)
 
   it("refuses to start with a MAX_BODY_BYTES that cannot fit under max_payload", async () => {
-    await expect(startGateway({ ...broker.config, MAX_BODY_BYTES: 40 * 1024 * 1024 }, createLogger("silent"))).rejects.toThrow(
+    await expect(startGateway({ ...broker.config, MAX_BODY_BYTES: 40 * 1024 * 1024 }, createLogger("gateway", { level: "silent" }))).rejects.toThrow(
       /MAX_BODY_BYTES: 41943040 bytes does not fit in a NATS message: the server's max_payload is 33554432 bytes/,
     );
   });

@@ -6,11 +6,11 @@ import { randomBytes } from "node:crypto";
 import {
   generateCalloutKeys,
   publicKeysOf,
-  jsonLogger,
   loadCalloutConfig,
   startCallout,
   calloutNatsConfig,
   type CalloutConfigBlocks,
+  type Logger,
 } from "@wb/authz";
 import type { NatsServer } from "@wb/stack";
 
@@ -19,7 +19,7 @@ export interface LocalCallout {
   secrets: { CALLOUT_ISSUER_SEED: string; CALLOUT_XKEY_SEED: string; CALLOUT_NATS_PASSWORD: string };
   natsConfig: CalloutConfigBlocks;
   /** Starts the service against the local server; resolves to its stop function. */
-  start(nats: NatsServer, databaseUrl: string, say: (msg: string) => void): Promise<() => Promise<void>>;
+  start(nats: NatsServer, databaseUrl: string, log: Logger): Promise<() => Promise<void>>;
 }
 
 export function localCallout(saved: Record<string, string>, stream: string): LocalCallout {
@@ -33,7 +33,7 @@ export function localCallout(saved: Record<string, string>, stream: string): Loc
   return {
     secrets,
     natsConfig: calloutNatsConfig({ issuerPublicKey: pub.issuer, xkeyPublicKey: pub.xkey, stream, calloutPassword: secrets.CALLOUT_NATS_PASSWORD }),
-    async start(nats, databaseUrl, say) {
+    async start(nats, databaseUrl, log) {
       const running = await startCallout(
         loadCalloutConfig({
           NATS_URL: nats.url,
@@ -44,9 +44,9 @@ export function localCallout(saved: Record<string, string>, stream: string): Loc
           CALLOUT_XKEY_SEED: secrets.CALLOUT_XKEY_SEED,
           STREAM_NAME: stream,
         }),
-        jsonLogger(),
+        log,
       );
-      say(`auth callout: NATS clients connect to ${nats.url} with their API token (see README, "Direct NATS access")`);
+      log.info(`auth callout: NATS clients connect to ${nats.url} with their API token (see README, "Direct NATS access")`);
       return running.stop;
     },
   };

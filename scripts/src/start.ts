@@ -11,8 +11,8 @@
 import { randomBytes } from "node:crypto";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadConfig, startGateway, createLogger, ConfigError, type RunningGateway } from "@wb/gateway";
-import { checkSecretKey, createApiToken, createEndpoint, createUser, listUsers, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
+import { loadConfig, startGateway, ConfigError, type RunningGateway } from "@wb/gateway";
+import { checkSecretKey, createApiToken, createEndpoint, createRootLogger, createUser, listUsers, logEnvSchema, migrateDatabase, openDatabase, SecretBox } from "@wb/authz";
 import { ensureNatsServer, startNats, type NatsServer, startPostgres, type PostgresServer } from "@wb/stack";
 import { DataDirLocked, lockDataDir } from "./data-lock.js";
 import { dataDir, localEnvPath, readEnvFile, writeEnvFile } from "./local-env.js";
@@ -21,16 +21,31 @@ import { localCallout } from "./start-callout.js";
 
 const env = process.env;
 const dir = dataDir(env);
-const say = (msg: string) => console.error(`[start] ${msg}`);
 
-/** A problem the operator fixes: printed as is, no stack trace. */
-class StartError extends Error {}
+// The log settings first: everything below logs through them. A bad value is the one message
+// that cannot go through the logger.
+const logEnv = logEnvSchema.safeParse(env);
+if (!logEnv.success) {
+  for (const i of logEnv.error.issues) console.error(`${i.path.join(".")}: ${i.message}`);
+  process.exit(2);
+}
+// One stream for this process's own lines and the gateway's and the callout's it runs.
+const root = createRootLogger({ level: logEnv.data.LOG_LEVEL, format: logEnv.data.LOG_FORMAT });
+const log = root.child({ component: "start" });
+const say = (msg: string) => log.info(msg);
+
+/** Problems the operator fixes: logged one line each, no stack trace. */
+class StartError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
 
 let release: (() => void) | undefined;
 try {
   release = lockDataDir(dir);
 } catch (err) {
-  say(err instanceof DataDirLocked ? err.message : `cannot lock the data directory ${dir}: ${(err as Error).message}`);
+  log.fatal(err instanceof DataDirLocked ? err.message : `cannot lock the data directory ${dir}: ${(err as Error).message}`);
   process.exit(1);
 }
 
@@ -60,7 +75,7 @@ function stop(code: number): Promise<never> {
 // to us (a graceful PostgreSQL shutdown instead of SIGKILL); stop() runs once however often.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
-    say(`${signal}: stopping`);
+    log.info({ signal }, "stopping");
     void stop(0);
   });
 }
@@ -84,7 +99,7 @@ const pgPort = Number(env.WB_PG_PORT ?? 54329);
 
 try {
   const problems = await preflight({ env, dataDir: dir, secretKey, natsPort, pgPort });
-  if (problems.length > 0) throw new StartError(problems.join("\n[start] "));
+  if (problems.length > 0) throw new StartError(problems);
 
   let natsUrl = env.NATS_URL;
   let natsUser = env.NATS_USER;
@@ -130,19 +145,23 @@ try {
   const config = loadConfig({ ...env, NATS_URL: natsUrl, NATS_USER: natsUser, NATS_PASSWORD: natsPassword, DATABASE_URL: databaseUrl, SECRET_KEY: secretKey });
   // Before the gateway starts, so its endpoint cache sees the demo endpoint.
   const firstStart = await prepareDatabase(databaseUrl, new SecretBox(config.SECRET_KEY));
-  gateway = await startGateway(config, createLogger(config.LOG_LEVEL));
-  stopCallout = nats ? await callout.start(nats, databaseUrl, say) : undefined;
+  gateway = await startGateway(config, root.child({ component: "gateway" }));
+  stopCallout = nats ? await callout.start(nats, databaseUrl, root.child({ component: "callout" })) : undefined;
   if (firstStart) {
     const path = join(dir, "first-start.env");
     await writeFile(path, firstStart(gateway.url), { mode: 0o600 });
     await chmod(path, 0o600);
-    say(`first start: created user 'admin' and a demo GitHub endpoint; their token and signing secret are in ${path} (mode 0600, shown nowhere else): \`. ${path}\``);
+    // Beside the log stream, not in it: a pointer for the person at the terminal; the token and
+    // the secret themselves are only in the file.
+    process.stderr.write(
+      `first start: created user 'admin' and a demo GitHub endpoint; their token and signing secret are in ${path} (mode 0600, shown nowhere else): \`. ${path}\`\n`,
+    );
   }
   say(`gateway ${gateway.url} (PID ${process.pid}) — Ctrl-C or kill -TERM ${process.pid} stops everything; data stays in ${dir}`);
 } catch (err) {
-  if (err instanceof StartError) say(err.message);
-  else if (err instanceof ConfigError) say(err.message);
-  else say(`failed: ${(err as Error)?.message ?? String(err)}${env.LOG_LEVEL === "debug" ? `\n${(err as Error)?.stack}` : ""}`);
+  if (err instanceof StartError) for (const p of err.problems) log.fatal(p);
+  else if (err instanceof ConfigError) for (const p of err.issues) log.fatal(p);
+  else log.fatal(env.LOG_LEVEL === "debug" ? { err } : {}, `failed: ${(err as Error)?.message ?? String(err)}`);
   await stop(1);
 }
 
@@ -157,10 +176,10 @@ async function prepareDatabase(databaseUrl: string, box: SecretBox): Promise<((u
     const { sealed, opened } = await checkSecretKey(database.db, box);
     if (sealed > 0 && opened === 0) {
       const source = env.SECRET_KEY !== undefined ? "SECRET_KEY from the environment" : `SECRET_KEY in ${localEnvPath(env)}`;
-      throw new StartError(
+      throw new StartError([
         `SECRET_KEY: the ${source} opens none of the ${sealed} secrets stored in the database (they were sealed under another key); ` +
           `start with the key they were sealed with${env.SECRET_KEY !== undefined ? ` (unset SECRET_KEY to use the saved one)` : ""}, then move to a new key with \`pnpm cli secret-key rotate\``,
-      );
+      ]);
     }
     if ((await listUsers(database.db)).length > 0) return undefined;
     const admin = await createUser(database.db, { name: "admin", isAdmin: true });

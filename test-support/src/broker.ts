@@ -4,6 +4,7 @@ import { expect, vi } from "vitest";
 import {
   createApiToken,
   createEndpoint,
+  createLogger,
   createUser,
   migrateDatabase,
   openDatabase,
@@ -13,7 +14,7 @@ import {
   ENDPOINTS_CHANGED_SUBJECT,
   type RunningCallout,
 } from "@wb/authz";
-import { AuthService, createLogger, GATEWAY_CONNECTION_NAME, loadConfig, startGateway, type Config, type RunningGateway, type TokenResponse } from "@wb/gateway";
+import { AuthService, GATEWAY_CONNECTION_NAME, loadConfig, startGateway, type Config, type RunningGateway, type TokenResponse } from "@wb/gateway";
 import { freePort } from "@wb/stack";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import type { FakeGitHub } from "./fake-github/index.js";
@@ -112,7 +113,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
   const database = openDatabase(testDb.url, { max: 2 });
   await migrateDatabase(database.db);
   const box = new SecretBox(config.SECRET_KEY);
-  const gateway = await startGateway(config, createLogger("silent"));
+  const gateway = await startGateway(config, createLogger("gateway", { level: "silent" }));
   const extra = new Set<RunningGateway>();
   let adminNc: Promise<NatsConnection> | undefined;
   const admin = () => (adminNc ??= connectAdmin(nats));
@@ -158,7 +159,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
       const auth = new AuthService({
         db: database.db,
         box,
-        log: createLogger("silent"),
+        log: createLogger("gateway", { level: "silent" }),
         accessTtlMs: config.ACCESS_TOKEN_TTL,
         refreshTtlMs: config.REFRESH_TOKEN_TTL,
         rotationMs: config.SIGNING_KEY_ROTATION,
@@ -195,7 +196,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
     },
     admin,
     async anotherGateway() {
-      const g = await startGateway(config, createLogger("silent"));
+      const g = await startGateway(config, createLogger("gateway", { level: "silent" }));
       extra.add(g);
       // Closed by the test: no longer one of the gateways that must see a change.
       return {

@@ -14,6 +14,7 @@ import { SAFETY_SWEEP_MS } from "../access-changes.js";
 import { formatDuration, zDuration } from "../units.js";
 import { startRevoker, type Revoker } from "./revoker.js";
 import { startCalloutService, type CalloutLogger, type CalloutService } from "./service.js";
+import { createLogger, logEnvSchema } from "../log.js";
 
 const seed = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{56}$`), `must be an nkey seed starting with ${prefix}`);
 
@@ -36,6 +37,7 @@ export const CalloutEnv = z.object({
   CALLOUT_SWEEP_INTERVAL: zDuration(formatDuration(SAFETY_SWEEP_MS), { min: 250, max: 3_600_000 }),
   /** Comma-separated server names accepted; empty accepts any server that signs correctly. */
   CALLOUT_SERVER_NAMES: z.string().optional(),
+  ...logEnvSchema.shape,
 });
 export type CalloutConfig = z.infer<typeof CalloutEnv>;
 
@@ -100,22 +102,23 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
   };
 }
 
-/** One JSON line per event on stderr. */
-export function jsonLogger(): CalloutLogger {
-  const write = (level: string) => (obj: object, msg: string) =>
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...obj })}\n`);
-  return { info: write("info"), warn: write("warn"), error: write("error") };
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const log = jsonLogger();
+  let config: CalloutConfig;
   try {
-    const running = await startCallout(loadCalloutConfig(process.env), log);
+    config = loadCalloutConfig(process.env);
+  } catch (err) {
+    // Before a logger exists (LOG_LEVEL itself may be what is wrong): one plain line on stderr.
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const log = createLogger("callout", { level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  try {
+    const running = await startCallout(config, log);
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.once(signal, () => void running.stop().then(() => process.exit(0)));
     }
   } catch (err) {
-    log.error({ err: (err as Error).message }, "auth callout: failed to start");
+    log.fatal({ err }, "auth callout: failed to start");
     process.exit(1);
   }
 }

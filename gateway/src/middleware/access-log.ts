@@ -14,7 +14,7 @@ export function accessLog(log: Logger): MiddlewareHandler {
     const path = c.req.path;
     const routine = (status === 202 && path.startsWith("/webhook/")) || path === "/healthz" || path === "/readyz";
     log[routine ? "debug" : "info"](
-      { method: c.req.method, path, status, ms: Math.round((performance.now() - started) * 10) / 10, request_id: c.get("requestId") },
+      { method: c.req.method, path, status, ms: Math.round((performance.now() - started) * 10) / 10, reqId: c.get("requestId") },
       "request",
     );
   };

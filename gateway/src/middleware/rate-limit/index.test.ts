@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../gateway.js";
+import { createLogger } from "@wb/authz";
 import { errorHandler } from "../../errors.js";
 import { admit, rateLimit, TokenBuckets } from "./index.js";
 
@@ -43,7 +43,7 @@ describe("rateLimit middleware", () => {
   it("answers 429 with Retry-After per key, and is off with a null limit", async () => {
     let t = 0;
     const app = new Hono();
-    app.onError(errorHandler(createLogger("silent")));
+    app.onError(errorHandler(createLogger("gateway", { level: "silent" })));
     app.use("/on/*", rateLimit({ limit: { rate: 1, perMs: 1000, burst: 2 }, key: (c) => c.req.header("x-key") ?? "", now: () => t }));
     app.use("/off/*", rateLimit({ limit: null }));
     app.get("*", (c) => c.text("ok"));
