@@ -153,7 +153,8 @@ describe.sequential("pnpm start", () => {
     // The README's quick start: the demo endpoint takes a delivery signed with WB_SECRET.
     const secret = /export WB_SECRET=(\S+)/.exec(readFileSync(file, "utf8"))![1]!;
     expect((await postGithub(`${url}/webhook/demo/github`, { secret })).status).toBe(202);
-  });
+    // As long as serving() waits: a first start runs initdb, which takes 15 s and more on a loaded machine.
+  }, 120_000);
 
   it("a second start on the same data directory leaves the running stack alone and names its PID", async () => {
     // Its direct children (nats-server, the PostgreSQL postmaster): PostgreSQL's backends below
