@@ -12,6 +12,7 @@ import { errorHandler } from "./errors.js";
 import { accessLog } from "./middleware/access-log.js";
 import { bearerAuth } from "./middleware/auth.js";
 import { requestId } from "./middleware/request-id.js";
+import { requireDatabase, type DatabaseReadiness } from "./middleware/require-database.js";
 import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
 import { NatsLink } from "./nats/link.js";
@@ -48,6 +49,8 @@ export interface AppDeps {
   auth: AuthService;
   /** Sign in with GitHub; undefined when GitHub is not configured. */
   github?: GitHubLogin;
+  /** The start on PostgreSQL (migrations...); absent: the database is ready. */
+  startup?: DatabaseReadiness;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
@@ -64,6 +67,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME, link }));
   app.route("/webhook", ingestRoutes({ ...deps, link }));
+  // Everything below reads PostgreSQL: 503 with Retry-After until the gateway's start on it is done.
+  if (deps.startup) for (const prefix of ["/.well-known/*", "/auth/*", "/api/*"]) app.use(prefix, requireDatabase(deps.startup));
   app.route("/.well-known", jwksRoutes(deps));
   const cookies = { refreshTtlMs: deps.config.REFRESH_TOKEN_TTL, secure: deps.config.PUBLIC_URL?.startsWith("https:") ?? false };
   app.route("/auth/github", githubAuthRoutes({ login: deps.github, cookies }));

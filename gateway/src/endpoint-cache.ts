@@ -26,6 +26,7 @@ export class EndpointCache {
   #sub?: Subscription;
   #timer?: NodeJS.Timeout;
   #loaded = false;
+  #lastError: unknown;
   #undecryptable = 0;
   /** Endpoints already logged as undecryptable (one line each, not one per reload). */
   #reported = new Set<string>();
@@ -36,6 +37,11 @@ export class EndpointCache {
 
   get ready(): boolean {
     return this.#loaded;
+  }
+
+  /** Why the last load failed; undefined after a load that succeeded. */
+  get lastError(): unknown {
+    return this.#lastError;
   }
 
   /** Endpoints skipped by the last load because their secret did not open under SECRET_KEY. */
@@ -88,7 +94,9 @@ export class EndpointCache {
       this.#undecryptable = undecryptable;
       this.#byPath = next;
       this.#loaded = true;
+      this.#lastError = undefined;
     } catch (err) {
+      this.#lastError = err;
       // Keep serving from the last good table; readiness reflects a cache never loaded.
       this.deps.log.warn({ err: (err as Error).message }, "endpoint cache reload failed");
     }

@@ -40,7 +40,8 @@ export function errorHandler(log: Logger) {
   };
 }
 
-const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** Seconds a client is asked to wait when PostgreSQL cannot be reached. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Connection-level failures (node-postgres and its socket), as opposed to a query that is wrong. */
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "57P01", "57P02", "57P03", "53300"]);

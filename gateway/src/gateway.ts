@@ -11,6 +11,7 @@ import { GitHubSync } from "./github/sync.js";
 import { createApp } from "./app.js";
 import { bodyCeiling } from "./body.js";
 import { ConfigError, type Config } from "./config.js";
+import { DatabaseStartup } from "./database-startup.js";
 import { DeadLetterRecorder } from "./dead-letter-recorder.js";
 import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";
@@ -33,7 +34,6 @@ export const GATEWAY_CONNECTION_NAME = "webhook-broker-gateway";
 /** Connects to PostgreSQL and NATS, prepares the stream, and serves HTTP until closed. */
 export async function startGateway(config: Config, log = createLogger("gateway", { level: config.LOG_LEVEL, format: config.LOG_FORMAT })): Promise<RunningGateway> {
   const database = openDatabase(config.DATABASE_URL);
-  await migrateDatabase(database.db);
   const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: GATEWAY_CONNECTION_NAME });
   try {
     checkBodyLimit(config, nc.info?.max_payload);
@@ -47,7 +47,6 @@ export async function startGateway(config: Config, log = createLogger("gateway",
   const js = jetstream(nc);
   const box = new SecretBox(config.SECRET_KEY);
   const endpoints = new EndpointCache({ db: database.db, box, nc, log, refreshMs: config.ENDPOINT_REFRESH_INTERVAL });
-  await endpoints.start();
   const consumers = new ConsumerManager({ js, jsm, nc, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT });
   // Keeps durables' filter subjects in line with grants and subscriptions; records dead letters.
   const reconciler = watchAccessChanges({
@@ -66,10 +65,33 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     refreshTtlMs: config.REFRESH_TOKEN_TTL,
     rotationMs: config.SIGNING_KEY_ROTATION,
   });
-  await auth.start();
   const github = githubOf(config, { db: database.db, box, auth, log, nc });
-  github?.sync.start();
-  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth, github: github?.login });
+  // PostgreSQL's part, retried with backoff while the database is unreachable: until it has
+  // succeeded the API answers 503 (Retry-After) and ingest too (an endpoint's secret cannot be
+  // known without the table), /readyz names postgres; ingest is served once the table is loaded.
+  let endpointsStarted = false;
+  const startup = new DatabaseStartup({
+    log,
+    run: async () => {
+      await migrateDatabase(database.db);
+      if (endpointsStarted) await endpoints.reload();
+      else {
+        await endpoints.start();
+        endpointsStarted = true;
+      }
+      if (!endpoints.ready) throw endpoints.lastError ?? new Error("the endpoint table did not load");
+      await auth.start();
+      github?.sync.start();
+    },
+  });
+  try {
+    await startup.start();
+  } catch (err) {
+    await nc.close().catch(() => {});
+    await database.close();
+    throw err;
+  }
+  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth, github: github?.login, startup });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
@@ -98,6 +120,7 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     endpoints,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await startup.stop();
       endpoints.stop();
       auth.stop();
       await github?.sync.stop();

@@ -14,7 +14,12 @@ try {
   throw err;
 }
 const log = createLogger("gateway", { level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-const gateway = await startGateway(config, log);
+// PostgreSQL down is not a reason to stop (startGateway serves and retries); anything else that
+// stops the start (NATS unreachable, a wrong database password) is one logged line, then exit 1.
+const gateway = await startGateway(config, log).catch((err) => {
+  log.fatal({ err }, `cannot start: ${(err as Error).message.split("\n")[0]}`);
+  process.exit(1);
+});
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {

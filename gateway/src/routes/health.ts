@@ -4,6 +4,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Database } from "@wb/authz";
 import type { EndpointCache } from "../endpoint-cache.js";
 import type { NatsLink } from "../nats/link.js";
+import type { DatabaseReadiness } from "../middleware/require-database.js";
 
 export interface HealthDeps {
   nc: NatsConnection;
@@ -13,6 +14,8 @@ export interface HealthDeps {
   stream: string;
   /** When given, a connection known to be down is reported at once, not after the API timeout. */
   link?: NatsLink;
+  /** The gateway's start on PostgreSQL; until it is done, postgres is reported down with its reason. */
+  startup?: DatabaseReadiness;
 }
 
 export function healthRoutes(deps: HealthDeps) {
@@ -29,7 +32,11 @@ export function healthRoutes(deps: HealthDeps) {
     }
     const checks = await Promise.all([
       deps.link && !deps.link.up ? "down: not connected to NATS (reconnecting)" : deps.jsm.streams.info(deps.stream).then(() => "ok", (e: Error) => `down: ${e.message}`),
-      scope === "all" ? deps.database.pool.query("select 1").then(() => "ok", (e: Error) => `down: ${e.message}`) : undefined,
+      scope !== "all"
+        ? undefined
+        : deps.startup && !deps.startup.ready
+          ? `down: ${deps.startup.problem ?? "not started"}`
+          : deps.database.pool.query("select 1").then(() => "ok", (e: Error) => `down: ${e.message}`),
     ]);
     const result = { jetstream: checks[0], ...(checks[1] !== undefined && { postgres: checks[1] }), endpoint_cache: deps.endpoints.ready ? "ok" : "not loaded" };
     const ok = Object.values(result).every((v) => v === "ok");

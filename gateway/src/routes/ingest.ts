@@ -7,6 +7,7 @@ import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@w
 import { bodyCeiling, readBodyLimited } from "../body.js";
 import type { Config } from "../config.js";
 import { H } from "../deliveries.js";
+import { DATABASE_RETRY_AFTER_SECONDS } from "../errors.js";
 import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
@@ -40,6 +41,13 @@ export function ingestRoutes(deps: IngestDeps) {
     const sent = incoming?.url?.split("?")[0] ?? url.pathname;
     const rawPath = sent.replace(/^\/webhook\/?/, "");
     const segments = clientSubjectError(() => parseWebhookPath(rawPath));
+    // Before the first load (PostgreSQL unreachable since this gateway started) an unknown path
+    // cannot be told from one whose table has not been read: 503, never a false 404.
+    if (!deps.endpoints.ready) {
+      throw new BrokerError("unavailable", "the endpoint table has not been loaded yet (the database has not been reachable since this gateway started); retry later", {
+        retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+      });
+    }
     const endpoint = deps.endpoints.match(segments);
     if (!endpoint) throw new BrokerError("endpoint_not_found", "no endpoint is registered for this path");
     admit(perEndpoint, endpoint.id, "endpoint");
