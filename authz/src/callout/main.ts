@@ -1,10 +1,9 @@
 /**
- * The auth callout as a process: `tsx authz/src/callout/main.ts` (docker-compose), or
- * in-process via startCallout() (`pnpm start`). Config comes from the environment, checked by
+ * The auth callout: startCallout() runs it in-process (`pnpm start`), run.ts as a process
+ * (the image). Config comes from the environment, checked by
  * zod at start; nothing below reads process.env.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { openDatabase } from "../db/client.js";
 import { accessFingerprint, credentialChecker } from "./credentials.js";
@@ -14,7 +13,7 @@ import { SAFETY_SWEEP_MS } from "../access-changes.js";
 import { formatDuration, zDuration } from "../units.js";
 import { startRevoker, type Revoker } from "./revoker.js";
 import { startCalloutService, type CalloutLogger, type CalloutService } from "./service.js";
-import { createLogger, logEnvSchema } from "../log.js";
+import { logEnvSchema } from "../log.js";
 
 const seed = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{56}$`), `must be an nkey seed starting with ${prefix}`);
 
@@ -100,25 +99,4 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
       await database.close().catch(() => {});
     },
   };
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  let config: CalloutConfig;
-  try {
-    config = loadCalloutConfig(process.env);
-  } catch (err) {
-    // Before a logger exists (LOG_LEVEL itself may be what is wrong): one plain line on stderr.
-    console.error((err as Error).message);
-    process.exit(2);
-  }
-  const log = createLogger("callout", { level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  try {
-    const running = await startCallout(config, log);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => void running.stop().then(() => process.exit(0)));
-    }
-  } catch (err) {
-    log.fatal({ err }, "auth callout: failed to start");
-    process.exit(1);
-  }
 }
