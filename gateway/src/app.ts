@@ -22,6 +22,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.js";
 import type { AckTokens } from "./ack-token.js";
 import { meRoutes } from "./routes/me.js";
 import { messageRoutes } from "./routes/messages.js";
+import { streamRoutes } from "./routes/stream.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import type { AuthService } from "./auth/sessions.js";
@@ -51,6 +52,8 @@ export interface AppDeps {
   github?: GitHubLogin;
   /** The start on PostgreSQL (migrations...); absent: the database is ready. */
   startup?: DatabaseReadiness;
+  /** Aborted when the gateway begins to shut down: long-lived responses (event streams) end. */
+  shutdown?: AbortSignal;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
@@ -86,6 +89,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
   api.route("/me", meRoutes({ ...deps, db }));
+  api.route("/messages/stream", streamRoutes({ ...deps, db, verifier: deps.auth.verifier }));
   api.route("/messages", messageRoutes({ ...deps, db, link }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));

@@ -91,7 +91,23 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     await database.close();
     throw err;
   }
-  const app = createApp({ config, log, database, box, nc, js, jsm, endpoints, consumers, ackTokens: new AckTokens(config.SECRET_KEY), auth, github: github?.login, startup });
+  const shutdown = new AbortController();
+  const app = createApp({
+    config,
+    log,
+    database,
+    box,
+    nc,
+    js,
+    jsm,
+    endpoints,
+    consumers,
+    ackTokens: new AckTokens(config.SECRET_KEY),
+    auth,
+    github: github?.login,
+    startup,
+    shutdown: shutdown.signal,
+  });
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
@@ -119,6 +135,8 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     port,
     endpoints,
     async close() {
+      // Event streams never end by themselves: end them, so that close() waits only for requests.
+      shutdown.abort();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await startup.stop();
       endpoints.stop();

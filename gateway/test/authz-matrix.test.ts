@@ -344,6 +344,21 @@ export const ROWS: MatrixRow[] = [
     expect: { none: 404, manage: 200 },
   },
 
+  {
+    route: "GET /api/v1/messages/stream",
+    scope: SCOPES.self,
+    note: "the caller's default consumer",
+    request: () => ({ path: "/api/v1/messages/stream" }),
+    expect: { manage: 200 },
+  },
+  {
+    route: "GET /api/v1/messages/stream",
+    scope: SCOPES.ownerOnly,
+    note: "the owner's named consumer",
+    request: (fx) => ({ path: `/api/v1/messages/stream?consumer=${fx.ownerConsumer}` }),
+    expect: { none: 404, manage: 200 },
+  },
+
   // ---- named consumers
   {
     route: "POST /api/v1/consumers",

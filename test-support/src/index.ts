@@ -11,3 +11,4 @@ export * from "./pg-proxy.js";
 export * from "./stream.js";
 export * from "./webhooks.js";
 export * from "./fake-github/index.js";
+export * from "./sse.js";

@@ -209,7 +209,10 @@ export async function runMatrix(fx: MatrixFixture, rows: readonly MatrixRow[]): 
           },
           body: req.body === undefined ? undefined : JSON.stringify(req.body),
         });
-        const text = await res.text();
+        // An event stream never ends by itself: its status is the answer.
+        const streaming = res.headers.get("content-type")?.startsWith("text/event-stream");
+        if (streaming) await res.body?.cancel();
+        const text = streaming ? "" : await res.text();
         let body: any = null;
         try {
           body = text ? JSON.parse(text) : null;

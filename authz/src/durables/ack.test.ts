@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ackPayload, ackSubject } from "./ack.js";
+import { ackPayload, ackSubject, parseSettlement } from "./ack.js";
 
 describe("ackSubject", () => {
   it("writes the server's v1 reply subject: stream, durable, delivered, stream seq, consumer seq, timestamp, pending", () => {
@@ -30,5 +30,26 @@ describe("ackPayload", () => {
     expect(ackPayload("term")).toBe("+TERM");
     expect(ackPayload("nak")).toBe("-NAK");
     expect(ackPayload("nak", 1_500)).toBe('-NAK {"delay":1500000000}');
+  });
+});
+
+describe("parseSettlement", () => {
+  it("reads back what ackSubject and ackPayload write, for every settlement", () => {
+    for (const kind of ["ack", "nak", "in_progress", "term"] as const) {
+      expect(parseSettlement(ackSubject({ stream: "S", durable: "d", streamSeq: 42, deliveryCount: 2 }), ackPayload(kind, kind === "nak" ? 500 : undefined))).toEqual({
+        streamSeq: 42,
+        kind,
+      });
+    }
+  });
+
+  it("reads the v2 form (domain and account hash), an empty payload as an ack, and ignores what does not settle", () => {
+    expect(parseSettlement("$JS.ACK.dom.ACCHASH.S.d.1.77.3.1700000000.0.tok", "+ACK")).toEqual({ streamSeq: 77, kind: "ack" });
+    expect(parseSettlement("$JS.ACK.S.d.1.5.3.0.0", "")).toEqual({ streamSeq: 5, kind: "ack" });
+    expect(parseSettlement("$JS.ACK.S.d.1.5.3.0.0", "+NXT")).toEqual({ streamSeq: 5, kind: undefined });
+  });
+
+  it("refuses subjects that are not ack subjects", () => {
+    for (const s of ["$JS.API.CONSUMER.INFO.S.d", "$JS.ACK.S.d.1.x.3.0.0", "$JS.ACK.S.d.1.0.3.0.0", "$JS.ACK.S.d", "wh.a.b"]) expect(parseSettlement(s, "+ACK"), s).toBeUndefined();
   });
 });

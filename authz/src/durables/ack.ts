@@ -57,3 +57,29 @@ export function ackPayload(kind: Settlement, nakDelayMs?: number): string {
       return "+TERM";
   }
 }
+
+/** A settlement seen on the wire: which delivery, and what was done to it. */
+export interface SeenSettlement {
+  streamSeq: number;
+  /** Undefined for payloads that do not settle (`+NXT`). */
+  kind: Settlement | undefined;
+}
+
+/**
+ * Reads a settlement published on an ack subject (either form above) with its payload, as the
+ * server reads it: the inverse of {@link ackSubject} and {@link ackPayload}. Undefined when the
+ * subject is not an ack subject. Lets a reader that shares a durable with others (an SSE
+ * stream) see settlements made over HTTP or NATS, from any gateway.
+ */
+export function parseSettlement(subject: string, payload: string): SeenSettlement | undefined {
+  const t = subject.split(".");
+  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
+  // v1: 9 tokens, stream seq at 5; v2 (11 or more) adds domain and account hash in front.
+  const at = t.length === 9 ? 5 : t.length >= 11 ? 7 : -1;
+  const streamSeq = at < 0 ? Number.NaN : Number(t[at]);
+  if (!Number.isSafeInteger(streamSeq) || streamSeq <= 0) return undefined;
+  const verb = payload.trimStart().slice(0, 5);
+  const kind: Settlement | undefined =
+    payload === "" || verb.startsWith("+ACK") ? "ack" : verb.startsWith("+TERM") ? "term" : verb.startsWith("-NAK") ? "nak" : verb.startsWith("+WPI") ? "in_progress" : undefined;
+  return { streamSeq, kind };
+}
