@@ -36,7 +36,7 @@ export interface StoredMessage {
   ackToken?: string;
 }
 
-export function fromJsMsg(m: JsMsg): StoredMessage {
+export function fromJsMsg(m: Pick<StoredMessage, "seq" | "subject" | "headers" | "data"> & { info: Pick<JsMsg["info"], "deliveryCount"> }): StoredMessage {
   return { seq: m.seq, subject: m.subject, headers: m.headers, data: m.data, redeliveryCount: m.info.deliveryCount };
 }
 

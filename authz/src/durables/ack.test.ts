@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ackPayload, ackSubject, parseSettlement } from "./ack.js";
+import { ackPayload, ackSubject, parseAckReply, parseSettlement } from "./ack.js";
 
 describe("ackSubject", () => {
   it("writes the server's v1 reply subject: stream, durable, delivered, stream seq, consumer seq, timestamp, pending", () => {
@@ -51,5 +51,13 @@ describe("parseSettlement", () => {
 
   it("refuses subjects that are not ack subjects", () => {
     for (const s of ["$JS.API.CONSUMER.INFO.S.d", "$JS.ACK.S.d.1.x.3.0.0", "$JS.ACK.S.d.1.0.3.0.0", "$JS.ACK.S.d", "wh.a.b"]) expect(parseSettlement(s, "+ACK"), s).toBeUndefined();
+  });
+});
+
+describe("parseAckReply", () => {
+  it("reads delivery count, sequences and pending from both forms", () => {
+    expect(parseAckReply("$JS.ACK.S.d.3.42.7.1700000000000000000.5")).toEqual({ deliveryCount: 3, streamSeq: 42, consumerSeq: 7, pending: 5 });
+    expect(parseAckReply("$JS.ACK.dom.HASH.S.d.1.9.2.1700000000000000000.0.tok")).toEqual({ deliveryCount: 1, streamSeq: 9, consumerSeq: 2, pending: 0 });
+    expect(parseAckReply("$JS.ACK.S.d.1.9.x.0.0")).toBeUndefined();
   });
 });

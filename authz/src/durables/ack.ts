@@ -58,6 +58,27 @@ export function ackPayload(kind: Settlement, nakDelayMs?: number): string {
   }
 }
 
+/** What an ack (reply) subject says about one delivery. */
+export interface AckReply {
+  deliveryCount: number;
+  streamSeq: number;
+  consumerSeq: number;
+  /** Messages the consumer had not yet delivered when this one went out. */
+  pending: number;
+}
+
+/** Reads an ack subject in either form above; undefined when it is not one. */
+export function parseAckReply(subject: string): AckReply | undefined {
+  const t = subject.split(".");
+  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
+  // v1: 9 tokens; v2 (11 or more) adds domain and account hash after $JS.ACK.
+  const at = t.length === 9 ? 4 : t.length >= 11 ? 6 : -1;
+  if (at < 0) return undefined;
+  const [deliveryCount, streamSeq, consumerSeq, , pending] = t.slice(at, at + 5).map(Number) as number[];
+  const ok = [deliveryCount, streamSeq, consumerSeq, pending].every((n) => Number.isSafeInteger(n) && n! >= 0);
+  return ok && streamSeq! > 0 ? { deliveryCount: deliveryCount!, streamSeq: streamSeq!, consumerSeq: consumerSeq!, pending: pending! } : undefined;
+}
+
 /** A settlement seen on the wire: which delivery, and what was done to it. */
 export interface SeenSettlement {
   streamSeq: number;
@@ -66,20 +87,16 @@ export interface SeenSettlement {
 }
 
 /**
- * Reads a settlement published on an ack subject (either form above) with its payload, as the
- * server reads it: the inverse of {@link ackSubject} and {@link ackPayload}. Undefined when the
- * subject is not an ack subject. Lets a reader that shares a durable with others (an SSE
- * stream) see settlements made over HTTP or NATS, from any gateway.
+ * Reads a settlement published on an ack subject with its payload, as the server reads it:
+ * the inverse of {@link ackSubject} and {@link ackPayload}. Undefined when the subject is not
+ * an ack subject. Lets a reader that shares a durable with others (an SSE stream) see
+ * settlements made over HTTP or NATS, from any gateway.
  */
 export function parseSettlement(subject: string, payload: string): SeenSettlement | undefined {
-  const t = subject.split(".");
-  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
-  // v1: 9 tokens, stream seq at 5; v2 (11 or more) adds domain and account hash in front.
-  const at = t.length === 9 ? 5 : t.length >= 11 ? 7 : -1;
-  const streamSeq = at < 0 ? Number.NaN : Number(t[at]);
-  if (!Number.isSafeInteger(streamSeq) || streamSeq <= 0) return undefined;
+  const reply = parseAckReply(subject);
+  if (!reply) return undefined;
   const verb = payload.trimStart().slice(0, 5);
   const kind: Settlement | undefined =
     payload === "" || verb.startsWith("+ACK") ? "ack" : verb.startsWith("+TERM") ? "term" : verb.startsWith("-NAK") ? "nak" : verb.startsWith("+WPI") ? "in_progress" : undefined;
-  return { streamSeq, kind };
+  return { streamSeq: reply.streamSeq, kind };
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Hono } from "hono";
 import { DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -25,6 +26,7 @@ import type { NatsLink } from "../nats/link.js";
 import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, lookup, renderMessage } from "../deliveries.js";
+import { takeWaiting, type Delivery } from "../nats/take-waiting.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
 
@@ -41,6 +43,9 @@ export interface MessagesDeps {
 
 /** JetStream refuses pull requests that expire sooner than this. */
 const MIN_FETCH_MS = 1_000;
+/** After a redelivery, how long a pull keeps asking for more that fall due (see collect). */
+const REDELIVERY_QUIET_MS = 100;
+const REDELIVERY_POLL_MS = 10;
 /** Longest `nak` delay accepted. */
 const MAX_NAK_DELAY_MS = 24 * 3_600_000;
 /** Replays (`after_id`) one user may run at once on one gateway: each holds a JetStream consumer while it runs. */
@@ -105,10 +110,10 @@ export function messageRoutes(deps: MessagesDeps) {
 
     // Checked here as well as by JetStream: a durable's filters may lag a revocation by seconds.
     const verdict = replay ? (m: { subject: string }) => (plan.readable.has(parseDeliverySubject(m.subject).endpointId) ? "show" : "hide") : deliveryFilter(plan);
-    const shown: JsMsg[] = [];
+    const shown: Delivery[] = [];
     let filtered = 0;
     let pending = 0;
-    const take = (m: JsMsg) => {
+    const take = (m: Delivery) => {
       pending = m.info.pending;
       const v = verdict(m);
       if (v === "show") shown.push(m);
@@ -121,16 +126,19 @@ export function messageRoutes(deps: MessagesDeps) {
       // Not shown; narrowing the filters acks it on this durable (ConsumerManager.update).
     };
 
+    // What else the durable has for this reader right now (due redeliveries as well as new
+    // messages); a replay's ordered consumer has no redeliveries, its pending count is exact.
+    const waiting = replay ? undefined : (n: number) => takeWaiting(deps.nc, { stream, durable: row.durableName }, n, MIN_FETCH_MS);
     let consumer: Consumer | undefined;
     try {
       consumer = await open();
-      await collect(consumer, q.data.limit, wait, take, () => shown.length);
+      await collect(consumer, q.data.limit, wait, take, () => shown.length, waiting);
     } catch (err) {
       // The durable was deleted behind this process's back (CLI, another gateway): once more.
       if (replay || !isConsumerGone(err)) throw err;
       deps.consumers.forget(row.durableName);
       consumer = await open();
-      await collect(consumer, q.data.limit, wait, take, () => shown.length);
+      await collect(consumer, q.data.limit, wait, take, () => shown.length, waiting);
     } finally {
       if (replay) {
         // The replay's ephemeral consumer goes with the request (JetStream would keep it 5 minutes).
@@ -150,7 +158,9 @@ export function messageRoutes(deps: MessagesDeps) {
     );
     const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
-    const body = `{"messages":[${out.join(",")}],"has_more":${pending > 0},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
+    // A full page may have been cut short of redeliveries, which the pending count does not include.
+    const hasMore = pending > 0 || (!replay && shown.length === q.data.limit);
+    const body = `{"messages":[${out.join(",")}],"has_more":${hasMore},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
     return c.body(body, 200, { "Content-Type": "application/json" });
   });
 
@@ -230,28 +240,55 @@ export function messageRoutes(deps: MessagesDeps) {
 }
 
 /**
- * Long-polls for the first message with a one-slot pull, then takes what is already waiting in
- * pulls no larger than the server's pending count. A pull is never abandoned with open slots:
- * the server would fill them after the response and the messages would sit unseen until the
- * ack wait ran out (the bench caught exactly that with a single large pull cut short).
+ * Long-polls for the first message with a one-slot pull, then takes what else is deliverable at
+ * once: on a durable with `waiting` (one no_wait pull request per round, answered at once with
+ * due redeliveries and new messages alike: before, the server's pending count covered new
+ * messages only, and due redeliveries came back one per pull); on a replay from pulls no larger
+ * than the server's pending count. A pull is never abandoned with open slots: the server would
+ * fill them after the response and the messages would sit unseen until the ack wait ran out
+ * (the bench caught exactly that with a single large pull cut short).
  */
-async function collect(consumer: Consumer, limit: number, waitMs: number, take: (m: JsMsg) => void, shown: () => number): Promise<void> {
+async function collect(
+  consumer: Consumer,
+  limit: number,
+  waitMs: number,
+  take: (m: Delivery) => void,
+  shown: () => number,
+  waiting?: (n: number) => Promise<Delivery[]>,
+): Promise<void> {
   const deadline = Date.now() + waitMs;
   while (shown() === 0) {
     const remaining = deadline - Date.now();
     const first = await consumer.next({ expires: Math.max(MIN_FETCH_MS, remaining) });
     if (!first) return;
     take(first);
-    let pending = first.info.pending;
-    while (shown() < limit && pending > 0) {
-      let got = 0;
-      const batch = await consumer.fetch({ max_messages: Math.min(limit - shown(), pending), expires: MIN_FETCH_MS });
-      for await (const m of batch) {
-        take(m);
-        pending = m.info.pending;
-        got++;
+    if (waiting) {
+      // Redeliveries fall due one by one, as each one's ack wait runs out: messages delivered
+      // a few ms apart come back a few ms apart. After a redelivery, keep asking while they
+      // still arrive, until none came for REDELIVERY_QUIET_MS.
+      const redelivery = first.info.deliveryCount > 1;
+      let lastArrival = Date.now();
+      while (shown() < limit) {
+        const want = limit - shown();
+        const batch = await waiting(want);
+        for (const m of batch) take(m);
+        if (batch.length === want) continue;
+        if (batch.length > 0) lastArrival = Date.now();
+        if (!redelivery || Date.now() - lastArrival >= REDELIVERY_QUIET_MS) break; // the server has no more
+        await sleep(REDELIVERY_POLL_MS);
       }
-      if (got === 0) break; // another reader of the same consumer took them
+    } else {
+      let pending = first.info.pending;
+      while (shown() < limit && pending > 0) {
+        let got = 0;
+        const batch = await consumer.fetch({ max_messages: Math.min(limit - shown(), pending), expires: MIN_FETCH_MS });
+        for await (const m of batch) {
+          take(m);
+          pending = m.info.pending;
+          got++;
+        }
+        if (got === 0) break; // another reader of the same consumer took them
+      }
     }
     if (Date.now() >= deadline - MIN_FETCH_MS / 2) return;
   }
