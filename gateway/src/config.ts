@@ -56,6 +56,12 @@ export const configSchema = z.object({
   ACK_WAIT: duration("30s"),
   MAX_POLL_WAIT: duration("30s"),
   PUBLISH_TIMEOUT: duration("5s"),
+  /**
+   * Group commit: deliveries that arrive while a write is in flight are stored together as one
+   * atomic batch, synced once (needs nats-server >= 2.15). Each 202 still waits for its batch's
+   * acknowledgement. See the README, "Durability modes and their cost".
+   */
+  GROUP_COMMIT: z.enum(["on", "off"]).default("off"),
   ENDPOINT_REFRESH_INTERVAL: duration("30s"),
   /**
    * Token buckets per endpoint and per client address (the TCP peer), held in memory by each

@@ -16,6 +16,7 @@ import { DeadLetterRecorder } from "./dead-letter-recorder.js";
 import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";
 import { ensureStream } from "./nats/stream.js";
+import { coalescesBatchSyncs, GROUP_COMMIT_MIN_SERVER } from "./nats/group-commit.js";
 
 export interface RunningGateway {
   url: string;
@@ -37,6 +38,7 @@ export async function startGateway(config: Config, log = createLogger("gateway",
   const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: GATEWAY_CONNECTION_NAME });
   try {
     checkBodyLimit(config, nc.info?.max_payload);
+    checkGroupCommit(config, nc.info?.version);
   } catch (err) {
     await nc.close().catch(() => {});
     await database.close();
@@ -176,6 +178,19 @@ function githubOf(
     afterSignIn: async (user, _github, tokens) => void (await sync.syncUser(user.id, tokens.accessToken)),
   });
   return { login, sync };
+}
+
+/**
+ * Refuses GROUP_COMMIT=on on a nats-server that would sync each message of a batch anyway
+ * (before 2.15): there a batch costs more syncs than single publishes, never fewer.
+ */
+export function checkGroupCommit(config: Pick<Config, "GROUP_COMMIT">, serverVersion: string | undefined): void {
+  if (config.GROUP_COMMIT === "on" && !coalescesBatchSyncs(serverVersion)) {
+    throw new ConfigError([
+      `GROUP_COMMIT: on needs nats-server ${GROUP_COMMIT_MIN_SERVER.join(".")} or newer (one sync per atomic batch); this server is ${serverVersion ?? "of unknown version"}. ` +
+        "Upgrade nats-server or set GROUP_COMMIT=off.",
+    ]);
+  }
 }
 
 /**

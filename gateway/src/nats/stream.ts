@@ -24,6 +24,8 @@ export function streamConfig(cfg: Config): Partial<StreamConfig> & { name: strin
     num_replicas: cfg.STREAM_REPLICAS,
     // Direct gets let the gateway look up one message's subject without a consumer.
     allow_direct: true,
+    // Group commit publishes atomic batches; the stream refuses them unless allowed.
+    ...(cfg.GROUP_COMMIT === "on" && { allow_atomic: true }),
   };
 }
 

@@ -12,6 +12,7 @@ import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
 import type { AppEnv } from "../env.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
 import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
+import { directPublisher, GroupCommitPublisher } from "../nats/group-commit.js";
 import { natsDown, publishError } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
 
@@ -32,6 +33,8 @@ export function ingestRoutes(deps: IngestDeps) {
   // Per client first (before any work, 404s included), per endpoint once the path names one.
   app.use(rateLimit({ limit: deps.config.RATE_LIMIT_PER_CLIENT, what: "client address" }));
   const perEndpoint = deps.config.RATE_LIMIT_PER_ENDPOINT ? new TokenBuckets(deps.config.RATE_LIMIT_PER_ENDPOINT) : undefined;
+  const stream = deps.config.STREAM_NAME;
+  const publisher = deps.config.GROUP_COMMIT === "on" ? new GroupCommitPublisher(deps.nc, deps.js, { stream }) : directPublisher(deps.js, stream);
 
   app.post("/*", async (c) => {
     const url = new URL(c.req.url);
@@ -106,12 +109,13 @@ export function ingestRoutes(deps: IngestDeps) {
         deps.link,
         deps.config.PUBLISH_TIMEOUT,
         (timeout) =>
-          deps.js.publish(subject, body, {
+          publisher.publish({
+            subject,
+            body,
             headers: h,
             // Scoped by endpoint: two endpoints may legitimately see the same sender id. Also
             // what makes a resend after a reconnect safe: a copy that did arrive is a duplicate.
             msgID: `${endpoint.id}:${deliveryId}`,
-            expect: { streamName: deps.config.STREAM_NAME },
             timeout,
           }),
         natsDown,
