@@ -22,6 +22,7 @@ import {
   type Settlement,
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
+import { settleConfirmed } from "../nats/confirmed-acks.js";
 import type { NatsLink } from "../nats/link.js";
 import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
@@ -202,18 +203,12 @@ export function messageRoutes(deps: MessagesDeps) {
     // (a term by message_ids is recorded with count 1, see ackSubject).
     const consumerSeq = kind === "nak" ? (delivered?.consumer_seq ?? 0) : 0;
     const payload = ackPayload(kind, delayMs);
-    // Confirmed settlement (nats.js `ackAck()`): each one is a request, and the server replies
-    // only after it has applied it to the consumer's state (issue 16 #1; a fire-and-forget
-    // publish could be lost unseen). nats-server writes that state to disk up to 100 ms later
-    // (filestore consumer flushLoop): the README states the window that remains.
-    const confirmed = await Promise.allSettled(
-      deliverable.map((streamSeq) =>
-        deps.nc.request(ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }), payload, {
-          timeout: deps.config.PUBLISH_TIMEOUT,
-        }),
-      ),
-    );
-    if (confirmed.some((r) => r.status === "rejected")) {
+    // Confirmed settlement (issue 16 #1: a fire-and-forget publish could be lost unseen): one
+    // request per page, whose reply comes only after the server has applied every settlement of
+    // the page to the consumer's state (see settleConfirmed). nats-server writes that state to
+    // disk up to 100 ms later (filestore consumer flushLoop): the README states the window that remains.
+    const subjects = deliverable.map((streamSeq) => ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }));
+    if (!deps.link.up || !(await settleConfirmed(deps.nc, subjects, payload, deps.config.PUBLISH_TIMEOUT))) {
       // Settling twice is harmless, so the caller can simply send the same request again.
       throw new BrokerError("unavailable", `the broker did not confirm the ${kind}; send it again`, { retryAfterSeconds: 1 });
     }
