@@ -54,9 +54,9 @@ describe("evaluateTargets", () => {
       row(ROW.jetstream, 1000, 10, 20),
       row(ROW.postgres, 500, 20, 40),
       row(ROW.ingest, 950, 11, 30),
-      row(ROW.httpDrain, 600, undefined, undefined, "msgs/s"),
-      row(ROW.httpDrainTokens, 500, undefined, undefined, "msgs/s"),
-      row(ROW.rawDrain, 1000, undefined, undefined, "msgs/s"),
+      row(ROW.httpDrain, 6000, undefined, undefined, "msgs/s"),
+      row(ROW.httpDrainTokens, 5000, undefined, undefined, "msgs/s"),
+      row(ROW.rawDrain, 10000, undefined, undefined, "msgs/s"),
       row(ROW.e2e, 475, 4, 20),
       row(ROW.callout, 150, 5, 20, "conn/s"),
     ],
@@ -65,7 +65,7 @@ describe("evaluateTargets", () => {
 
   it("passes every target at the boundaries' good side", () => {
     const t = evaluateTargets(passing);
-    expect(t.map((x) => x.status)).toEqual(Array(10).fill("PASS"));
+    expect(t.map((x) => x.status)).toEqual(Array(11).fill("PASS"));
   });
 
   it("misses each target on the wrong side of its ratio", () => {
@@ -75,9 +75,9 @@ describe("evaluateTargets", () => {
         row(ROW.jetstream, 1000, 10, 20),
         row(ROW.postgres, 800, 20, 40),
         row(ROW.ingest, 899, 11, 31),
-        row(ROW.httpDrain, 499, undefined, undefined, "msgs/s"),
-        row(ROW.httpDrainTokens, 499, undefined, undefined, "msgs/s"),
-        row(ROW.rawDrain, 1000, undefined, undefined, "msgs/s"),
+        row(ROW.httpDrain, 4999, undefined, undefined, "msgs/s"),
+        row(ROW.httpDrainTokens, 4990, undefined, undefined, "msgs/s"),
+        row(ROW.rawDrain, 10000, undefined, undefined, "msgs/s"),
         row(ROW.e2e, 475, 5.1, 25.1),
         row(ROW.callout, 99, 5, 26, "conn/s"),
       ],
@@ -89,11 +89,25 @@ describe("evaluateTargets", () => {
     expect(s["ingest req/s vs postgres-insert"]).toBe("MISS");
     expect(s["HTTP pull drain (ack by id) vs raw JetStream drain"]).toBe("MISS");
     expect(s["HTTP pull drain (ack by token) vs raw JetStream drain"]).toBe("MISS");
+    expect(s["HTTP pull drain, one consumer"]).toBe("MISS"); // 4999 < 5000
     expect(s["end-to-end p50"]).toBe("MISS");
     expect(s["end-to-end p99"]).toBe("MISS");
     expect(s["callout connections/s"]).toBe("MISS");
     expect(s["callout p99"]).toBe("MISS");
     expect(s["gateway RSS across 120 s soak"]).toBe("MISS"); // +21 MiB > max(16, 20)
+  });
+
+  it("judges each durability mode against the baselines of the same durability, only when it ran", () => {
+    const base = [row(ROW.jetstream, 1000), row(ROW.postgres, 500), row(ROW.jetstreamR3, 400)];
+    const names = (r: BenchReport) => evaluateTargets(r).map((x) => x.target);
+    expect(names(report(base)).some((n) => /group-commit|R3/.test(n))).toBe(false);
+    const t = Object.fromEntries(
+      evaluateTargets(report([...base, row(ROW.ingestGroup, 900), row(ROW.ingestR3, 359), row(ROW.ingestR3Group, 360)])).map((x) => [x.target, x.status]),
+    );
+    expect(t["group-commit ingest vs jetstream-publish"]).toBe("PASS"); // 0.90
+    expect(t["group-commit ingest vs postgres-insert"]).toBe("PASS"); // 1.80
+    expect(t["ingest (R3) vs jetstream-publish (R3)"]).toBe("MISS"); // 0.8975
+    expect(t["ingest (R3, group commit) vs jetstream-publish (R3)"]).toBe("PASS"); // 0.90
   });
 
   it("skips what was not measured, with the reason when one is known", () => {

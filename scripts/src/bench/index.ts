@@ -32,6 +32,8 @@ import {
   type PostgresServer,
 } from "@wb/stack";
 import { WEBHOOKS_SCHEMA } from "./baselines/schema.js";
+import { startBenchCluster } from "./cluster.js";
+import { measureDurables } from "./durables.js";
 import { httpDrain, rawDrain } from "./drain.js";
 import { openLoop } from "./e2e.js";
 import { httpRequest, keepAliveAgent } from "./http.js";
@@ -43,7 +45,7 @@ import { median, parseBenchDuration, summarize } from "./stats.js";
 import { runWrk, wrkErrors, writeWrkScript, type SignedDelivery } from "./wrk.js";
 import type { CalloutBenchContext, CalloutMeasurement } from "./types.js";
 
-const PHASES = ["baselines", "ingest", "drain", "e2e", "callout"] as const;
+const PHASES = ["baselines", "ingest", "modes", "drain", "e2e", "callout", "durables"] as const;
 type Phase = (typeof PHASES)[number];
 
 const program = new Command("bench")
@@ -55,6 +57,7 @@ const program = new Command("bench")
   .option("--connections <n>", "wrk connections (fixed concurrency)", "32")
   .option("--threads <n>", "wrk threads", "1")
   .option("--drain <n>", "messages drained by HTTP and raw JetStream (default 10000, --quick 3000)")
+  .option("--durables <list>", "durable counts for the durables phase (default 0,1000,5000; --quick 0,1000)")
   .option("--rate <n>", "open-loop rate when ingest is not measured in this run (default: half the measured ingest req/s)")
   .option("--only <phases>", `comma-separated subset of ${PHASES.join(",")}`)
   .option("--profile", "run the gateway with --cpu-prof and print where its CPU went")
@@ -69,6 +72,7 @@ const opts = program.opts<{
   connections: string;
   threads: string;
   drain?: string;
+  durables?: string;
   rate?: string;
   only?: string;
   profile?: boolean;
@@ -84,6 +88,7 @@ const settings = {
   durationMs: parseBenchDuration(opts.duration ?? (quick ? "3s" : "6s")),
   soakMs: parseBenchDuration(opts.soak ?? (quick ? "15s" : "2m")),
   drainCount: Number(opts.drain ?? (quick ? 3000 : 10000)),
+  durableCounts: (opts.durables ?? (quick ? "0,1000" : "0,1000,5000")).split(",").map(Number),
   profile: Boolean(opts.profile),
   outDir: resolve(REPO_ROOT, opts.out),
   phases: (opts.only ? opts.only.split(",").map((s) => s.trim()) : [...PHASES]) as Phase[],
@@ -203,6 +208,25 @@ async function measureWithWrk(
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** A gateway of its own (another durability mode): started, ready, and its users' durables primed. */
+async function launchGateway(name: string, env: Record<string, string>, tokens: string[]): Promise<{ child: NodeChild; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawnNode({ name, script: "gateway/src/main.ts", env: { ...env, PORT: String(port) }, logPath: join(root!, `${name}.log`) });
+  cleanups.push({ name, fn: () => child.stop() });
+  await waitForHttpOk(child, `${url}/readyz`);
+  const agent = keepAliveAgent(4);
+  try {
+    for (const token of tokens) {
+      const r = await httpRequest(agent, "GET", `${url}/api/v1/messages?limit=1&wait=0s`, { authorization: `Bearer ${token}` });
+      if (r.status !== 200) throw new Error(`${name}: priming poll ${r.status} ${r.body.toString()}`);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return { child, url };
 }
 
 // ---- the run -----------------------------------------------------------------------------------
@@ -366,6 +390,66 @@ async function main(): Promise<void> {
     log(`ingest / jetstream-publish: ${(ingestRow.rate / jetstreamRow.rate).toFixed(2)}× req/s, p99 ${(ingestRow.p99Ms! / jetstreamRow.p99Ms!).toFixed(2)}×`);
   }
 
+  if (runs("modes")) {
+    const script = await writeWrkScript(scripts, "modes", "/webhook/bench/ingest", "127.0.0.1", ingestDelivery);
+    // Group commit on the same single node (a second gateway; the stream gains allow_atomic).
+    const gc = await launchGateway("gateway-group-commit", { ...gatewayEnv, GROUP_COMMIT: "on" }, [seeded.ingest.token]);
+    try {
+      const { row } = await measureWithWrk(ROW.ingestGroup, { label: "gateway", pid: gc.child.pid }, `${gc.url}/webhook/bench/ingest`, script, pids);
+      report.rows.push(row);
+    } finally {
+      await gc.child.stop();
+    }
+    // Replicated: three local nats-servers, the stream at R3.
+    const cluster = await startBenchCluster(binary, join(benchRoot, "cluster"));
+    cleanups.push({ name: "3-node cluster", fn: () => cluster.stop() });
+    try {
+      const r3Pids: Pids = { nats: cluster.pids[0], postgres: postmasterPid };
+      const cnc = await connect({ servers: cluster.urls, user: cluster.users.admin.user, pass: cluster.users.admin.password, name: "bench-r3-admin" });
+      const cjsm = await jetstreamManager(cnc, { timeout: 20_000 });
+      const r3Stream = { ...streamConfig(gatewayConfig), name: "BENCH_BASELINE", subjects: ["bench.>"], num_replicas: 3 };
+      await cjsm.streams.add(r3Stream);
+      const baseline = spawnNode({
+        name: "jetstream-publish-r3",
+        script: "scripts/src/bench/baselines/server.ts",
+        args: [ROW.jetstream],
+        env: { BENCH_SECRET: seeded.ingest.secret, NATS_URL: cluster.urls[0]!, NATS_USER: cluster.users.gateway.user, NATS_PASSWORD: cluster.users.gateway.password, BENCH_SUBJECT_PREFIX: "bench.baseline" },
+        logPath: join(benchRoot, "jetstream-publish-r3.log"),
+      });
+      cleanups.push({ name: "jetstream-publish-r3", fn: () => baseline.stop(2000) });
+      try {
+        const port = await waitForAnnouncedPort(baseline);
+        const { row } = await measureWithWrk(ROW.jetstreamR3, { label: "server", pid: baseline.pid }, `http://127.0.0.1:${port}/webhook/bench/ingest`, script, r3Pids);
+        report.rows.push({ ...row, note: "3 nodes, quorum ack" });
+      } finally {
+        await baseline.stop(2000);
+      }
+      await cjsm.streams.delete(r3Stream.name);
+      await cnc.close();
+      const r3Env = { ...gatewayEnv, NATS_URL: cluster.urls.join(","), NATS_USER: cluster.users.gateway.user, NATS_PASSWORD: cluster.users.gateway.password, STREAM_REPLICAS: "3" };
+      for (const [name, extra] of [[ROW.ingestR3, {}], [ROW.ingestR3Group, { GROUP_COMMIT: "on" }]] as const) {
+        const gw = await launchGateway(name.replace(/\W+/g, "-"), { ...r3Env, ...extra }, [seeded.ingest.token]);
+        try {
+          const { row } = await measureWithWrk(name, { label: "gateway", pid: gw.child.pid }, `${gw.url}/webhook/bench/ingest`, script, r3Pids);
+          report.rows.push({ ...row, note: "3 nodes, quorum ack" });
+          if (name === ROW.ingestR3Group) {
+            // One reader drains what the two R3 runs stored, through this gateway (ack by token).
+            const agent = keepAliveAgent(2);
+            const meter = cpuMeter({ gateway: gw.child.pid, nats: r3Pids.nats, postgres: r3Pids.postgres });
+            const drained = await httpDrain(agent, gw.url, seeded.ingest.token, settings.drainCount, { ackBy: "tokens" });
+            agent.destroy();
+            report.rows.push({ name: ROW.drainR3, unit: "msgs/s", rate: drained.rate, cpu: meter.stop(), note: `${drained.messages} msgs, batches of 100` });
+            log(`R3 HTTP drain by token: ${drained.messages} messages = ${drained.rate.toFixed(0)} msgs/s (${elapsed()})`);
+          }
+        } finally {
+          await gw.child.stop();
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+  }
+
   if (runs("drain") && gateway) {
     const pending = (await jsm.consumers.info(gatewayConfig.STREAM_NAME, "bench_raw")).num_pending;
     const count = Math.min(pending, settings.drainCount);
@@ -451,6 +535,29 @@ async function main(): Promise<void> {
       report.rss = { underLoadMiB: Number(info.rssUnderLoadMiB ?? Number.NaN), soakStartMiB: median(first), soakEndMiB: median(last), soakSeconds };
     }
     info.rssSamples = samples;
+  }
+
+  if (runs("durables")) {
+    const figures = await measureDurables({
+      nc: admin,
+      natsPid: nats.pid!,
+      counts: settings.durableCounts,
+      body: pushBody,
+      durationMs: quick ? 2_000 : 4_000,
+      concurrency: settings.connections,
+      signal: abort.signal,
+      log: (msg) => log(`durables: ${msg} (${elapsed()})`),
+    });
+    const none = figures.find((f) => f.durables === 0);
+    for (const f of figures) {
+      for (const kind of ["private", "public"] as const) {
+        const rate = kind === "private" ? f.privateRate : f.publicRate;
+        const ratio = none ? ` = ${(rate / (kind === "private" ? none.privateRate : none.publicRate)).toFixed(2)}× of 0 durables` : "";
+        const memory = f.kibPerDurable === undefined ? "" : `, nats-server +${f.kibPerDurable.toFixed(0)} KiB per durable`;
+        report.rows.push({ name: `publish, ${f.durables} durables, ${kind}`, unit: "msgs/s", rate, note: `${kind === "private" ? "matches one" : "matches all"}${ratio}${memory}` });
+      }
+    }
+    info.durables = figures;
   }
 
   if (runs("callout")) {

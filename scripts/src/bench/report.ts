@@ -57,7 +57,16 @@ export const ROW = {
   rawDrain: "raw JetStream drain",
   e2e: "broker end-to-end",
   callout: "auth callout",
+  // Durability modes (see the README, "Durability modes and their cost").
+  ingestGroup: "broker ingest (group commit)",
+  jetstreamR3: "jetstream-publish (R3)",
+  ingestR3: "broker ingest (R3)",
+  ingestR3Group: "broker ingest (R3, group commit)",
+  drainR3: "broker pull drain (R3, HTTP, ack by token)",
 } as const;
+
+/** A single consumer's HTTP drain must reach this (issue 15). */
+export const DRAIN_GOAL_MSGS = 5_000;
 
 /** RSS may grow by this much across the soak and still count as noise. */
 export const RSS_NOISE = { mib: 16, fraction: 0.1 } as const;
@@ -100,6 +109,26 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
   out.push(ratioTarget("ingest req/s vs postgres-insert", ingest, row(ROW.postgres), 1.4));
   out.push(ratioTarget("HTTP pull drain (ack by id) vs raw JetStream drain", row(ROW.httpDrain), row(ROW.rawDrain), 0.5));
   out.push(ratioTarget("HTTP pull drain (ack by token) vs raw JetStream drain", row(ROW.httpDrainTokens), row(ROW.rawDrain), 0.5));
+  const fastestDrain = [row(ROW.httpDrain), row(ROW.httpDrainTokens)].filter((r): r is Row => r !== undefined).sort((a, b) => b.rate - a.rate)[0];
+  out.push(
+    fastestDrain
+      ? {
+          target: "HTTP pull drain, one consumer",
+          want: `≥ ${DRAIN_GOAL_MSGS} msgs/s`,
+          got: `${fastestDrain.rate.toFixed(0)} msgs/s (${fastestDrain.name})`,
+          status: fastestDrain.rate >= DRAIN_GOAL_MSGS ? "PASS" : "MISS",
+        }
+      : { target: "HTTP pull drain, one consumer", want: `≥ ${DRAIN_GOAL_MSGS} msgs/s`, got: "not measured", status: "SKIP" },
+  );
+  // Each durability mode against the baselines of the same durability, when it was measured.
+  const group = row(ROW.ingestGroup);
+  if (group) {
+    out.push(ratioTarget("group-commit ingest vs jetstream-publish", group, js, 0.9));
+    out.push(ratioTarget("group-commit ingest vs postgres-insert", group, row(ROW.postgres), 1.4));
+  }
+  for (const r3 of [row(ROW.ingestR3), row(ROW.ingestR3Group)]) {
+    if (r3) out.push(ratioTarget(`${r3.name.replace("broker ", "")} vs jetstream-publish (R3)`, r3, row(ROW.jetstreamR3), 0.9));
+  }
   out.push(maxTarget("end-to-end p50", e2e?.p50Ms, 5, "≤ 5 ms", fmtMs));
   out.push(maxTarget("end-to-end p99", e2e?.p99Ms, 25, "≤ 25 ms", fmtMs));
   if (callout) {
