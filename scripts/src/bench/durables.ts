@@ -44,7 +44,9 @@ export async function measureDurables(opts: {
   log(msg: string): void;
 }): Promise<DurablesFigures[]> {
   const jsm = await jetstreamManager(opts.nc, { timeout: 30_000 });
-  await jsm.streams.add({ name: STREAM, subjects: ["dur.>"], storage: StorageType.File, max_msgs: 200_000 });
+  // nats-server 2.15 caps a stream at 1,000 consumers unless the stream sets its own limit.
+  const maxConsumers = Math.max(1, ...opts.counts) + 10;
+  await jsm.streams.add({ name: STREAM, subjects: ["dur.>"], storage: StorageType.File, max_msgs: 200_000, max_consumers: maxConsumers });
   const out: DurablesFigures[] = [];
   try {
     let created = 0;
