@@ -62,6 +62,10 @@ export const configSchema = z.object({
    * acknowledgement. See the README, "Durability modes and their cost".
    */
   GROUP_COMMIT: z.enum(["on", "off"]).default("off"),
+  /** Group commit: single publishes in flight before deliveries wait for a batch. */
+  GROUP_COMMIT_MAX_SINGLES: z.coerce.number().int().min(1).max(1000).default(4),
+  /** Group commit: a batch goes out once this many deliveries wait (2 to 1000). */
+  GROUP_COMMIT_MIN_BATCH: z.coerce.number().int().min(2).max(1000).default(16),
   ENDPOINT_REFRESH_INTERVAL: duration("30s"),
   /**
    * Token buckets per endpoint and per client address (the TCP peer), held in memory by each

@@ -85,7 +85,16 @@ describe("GROUP_COMMIT needs a nats-server that syncs a batch once", () => {
 describe("the gateway with GROUP_COMMIT=on", () => {
   let broker: TestBroker;
   beforeAll(async () => {
-    broker = await startTestBroker({ GROUP_COMMIT: "on", RATE_LIMIT_PER_ENDPOINT: "off", RATE_LIMIT_PER_CLIENT: "off", PUBLISH_TIMEOUT: "3s" });
+    // One single publish in flight and batches from 4: batches form even when a loaded test
+    // machine delivers the requests slowly (the defaults need 20 waiting deliveries).
+    broker = await startTestBroker({
+      GROUP_COMMIT: "on",
+      GROUP_COMMIT_MAX_SINGLES: "1",
+      GROUP_COMMIT_MIN_BATCH: "4",
+      RATE_LIMIT_PER_ENDPOINT: "off",
+      RATE_LIMIT_PER_CLIENT: "off",
+      PUBLISH_TIMEOUT: "3s",
+    });
   });
   afterAll(() => broker?.close());
 

@@ -48,6 +48,11 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** A batch closes once its bodies reach this many bytes. */
   maxBatchBytes?: number;
+  /**
+   * Single publishes in flight at once; what arrives beyond them waits and goes in the next
+   * batch. Light load therefore never waits: it is published at once, as without group commit.
+   */
+  maxSingles?: number;
 }
 
 interface Item {
@@ -68,20 +73,23 @@ export class PublishTimeoutError extends Error {
 class BatchRefused extends Error {}
 
 /**
- * Group commit over nats-server's atomic batch publish (ADR-50): while one write is in flight,
- * the deliveries that arrive meanwhile wait, and then go to JetStream together as one atomic
- * batch, which an R1 file stream with `sync_interval: always` syncs once (nats-server >= 2.15)
+ * Group commit over nats-server's atomic batch publish (ADR-50): deliveries that arrive while
+ * the server is busy wait, and then go to JetStream together as one atomic batch, which an R1 file stream with `sync_interval: always` syncs once (nats-server >= 2.15)
  * before it acknowledges the commit. Every caller's promise resolves only after that
  * acknowledgement, so a resolved publish is as durable as a single one.
  *
- * Alone (nothing in flight) a delivery is published at once, as a single publish: no waiting
- * window, so light load keeps single-publish latency. When a batch is refused (a delivery in it
+ * While fewer than `maxSingles` publishes are in flight a delivery is published at once, on its
+ * own: there is no waiting window, so light load keeps single-publish latency; only what arrives
+ * beyond that waits for the next batch. When a batch is refused (a delivery in it
  * is a duplicate: JetStream rejects the whole batch) or fails, each of its deliveries is
  * published on its own; their message ids make that safe whatever the batch did.
  */
 export class GroupCommitPublisher implements Publisher {
   readonly #queue: Item[] = [];
-  #busy = false;
+  /** A batch is in flight (one at a time: the next forms meanwhile). */
+  #batching = false;
+  #singles = 0;
+  readonly #maxSingles: number;
   readonly #single: Publisher;
   readonly #minBatch: number;
   readonly #maxBatch: number;
@@ -98,6 +106,7 @@ export class GroupCommitPublisher implements Publisher {
     this.#minBatch = Math.max(2, opts.minBatch ?? 16);
     this.#maxBatch = Math.min(MAX_BATCH_MESSAGES, opts.maxBatch ?? 500);
     this.#maxBatchBytes = opts.maxBatchBytes ?? 8 * 1024 * 1024;
+    this.#maxSingles = Math.max(1, opts.maxSingles ?? 4);
   }
 
   publish(req: PublishRequest): Promise<StoredAck> {
@@ -125,15 +134,34 @@ export class GroupCommitPublisher implements Publisher {
     });
   }
 
+  /**
+   * Enough waiting for a batch, and none in flight: send one. Otherwise waiting deliveries go
+   * out as single publishes while fewer than `maxSingles` are in flight.
+   */
   #pump(): void {
-    if (this.#busy) return;
-    const items = this.#take();
-    if (items.length === 0) return;
-    this.#busy = true;
-    void this.#write(items).finally(() => {
-      this.#busy = false;
-      this.#pump();
-    });
+    this.#dropSettled();
+    if (!this.#batching && this.#queue.length >= this.#minBatch) {
+      const items = this.#take();
+      this.#batching = true;
+      void this.#writeBatch(items).finally(() => {
+        this.#batching = false;
+        this.#pump();
+      });
+    }
+    while (this.#queue.length > 0 && this.#queue.length < this.#minBatch && this.#singles < this.#maxSingles) {
+      const item = this.#queue.shift()!;
+      if (item.settled) continue;
+      this.#singles++;
+      this.stats.singles++;
+      void this.#publishOne(item).finally(() => {
+        this.#singles--;
+        this.#pump();
+      });
+    }
+  }
+
+  #dropSettled(): void {
+    while (this.#queue.length > 0 && this.#queue[0]!.settled) this.#queue.shift(); // timed out while waiting
   }
 
   /** The next group: the oldest waiting deliveries, within the count and byte limits. */
@@ -153,12 +181,7 @@ export class GroupCommitPublisher implements Publisher {
     return out;
   }
 
-  async #write(items: Item[]): Promise<void> {
-    if (items.length < this.#minBatch) {
-      this.stats.singles += items.length;
-      await Promise.all(items.map((it) => this.#publishOne(it)));
-      return;
-    }
+  async #writeBatch(items: Item[]): Promise<void> {
     try {
       const ack = await this.#commit(items);
       this.stats.batches++;

@@ -34,7 +34,10 @@ export function ingestRoutes(deps: IngestDeps) {
   app.use(rateLimit({ limit: deps.config.RATE_LIMIT_PER_CLIENT, what: "client address" }));
   const perEndpoint = deps.config.RATE_LIMIT_PER_ENDPOINT ? new TokenBuckets(deps.config.RATE_LIMIT_PER_ENDPOINT) : undefined;
   const stream = deps.config.STREAM_NAME;
-  const publisher = deps.config.GROUP_COMMIT === "on" ? new GroupCommitPublisher(deps.nc, deps.js, { stream }) : directPublisher(deps.js, stream);
+  const publisher =
+    deps.config.GROUP_COMMIT === "on"
+      ? new GroupCommitPublisher(deps.nc, deps.js, { stream, maxSingles: deps.config.GROUP_COMMIT_MAX_SINGLES, minBatch: deps.config.GROUP_COMMIT_MIN_BATCH })
+      : directPublisher(deps.js, stream);
 
   app.post("/*", async (c) => {
     const url = new URL(c.req.url);
