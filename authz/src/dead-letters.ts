@@ -36,6 +36,9 @@ export async function listDeadLetters(db: Db, userId: string, opts: { consumer?:
       deliveryCount: deadLetters.deliveryCount,
       reason: deadLetters.reason,
       deadAt: deadLetters.deadAt,
+      redrivenAt: deadLetters.redrivenAt,
+      redrivenBy: deadLetters.redrivenBy,
+      redriveSeq: deadLetters.redriveSeq,
     })
     .from(deadLetters)
     .innerJoin(consumers, eq(consumers.id, deadLetters.consumerId))
@@ -53,6 +56,10 @@ export function viewDeadLetter(r: Awaited<ReturnType<typeof listDeadLetters>>[nu
     delivery_count: r.deliveryCount,
     reason: r.reason,
     dead_at: r.deadAt.toISOString(),
+    /** Set once it was redriven (durables/redrive.ts): when, by whom, and the copy's id. */
+    redriven_at: r.redrivenAt?.toISOString() ?? null,
+    redriven_by: r.redrivenBy,
+    redrive_id: r.redriveSeq,
   };
 }
 

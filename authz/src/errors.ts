@@ -8,6 +8,7 @@ export type ErrorCode =
   | "endpoint_not_found"
   | "message_not_found"
   | "conflict"
+  | "already_redriven"
   | "signature_missing"
   | "signature_invalid"
   | "timestamp_invalid"
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   endpoint_not_found: 404,
   message_not_found: 404,
   conflict: 409,
+  already_redriven: 409,
   signature_missing: 401,
   signature_invalid: 401,
   timestamp_invalid: 401,

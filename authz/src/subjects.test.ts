@@ -6,8 +6,12 @@ import {
   encodeToken,
   endpointGrantSubject,
   MAX_SUBJECT_BYTES,
+  endpointOfSubject,
   parseDeliverySubject,
+  parseRedriveSubject,
   parseWebhookPath,
+  redriveFilters,
+  redriveSubject,
   SubjectError,
 } from "./subjects.js";
 
@@ -78,4 +82,29 @@ describe("webhook paths", () => {
       expect(() => parseWebhookPath(path)).toThrow(SubjectError);
     },
   );
+});
+
+describe("redrive subjects", () => {
+  const durable = "u_0123456789abcdef0123456789abcdef_ci";
+  const ep = endpointGrantSubject(endpointId).split(".")[1]!;
+
+  it("round-trip durable and endpoint, and are never a delivery subject or matched by a grant", () => {
+    const subject = redriveSubject(durable, endpointId);
+    expect(subject).toBe(`wh.rd.${durable}.${ep}`);
+    expect(parseRedriveSubject(subject)).toEqual({ durable, endpointId });
+    expect(endpointOfSubject(subject)).toBe(endpointId);
+    expect(() => parseDeliverySubject(subject)).toThrow(SubjectError);
+    // A delivery subject is not a redrive subject, and its endpoint is found the usual way.
+    const delivery = deliverySubject(endpointId, "push", ["a"]);
+    expect(parseRedriveSubject(delivery)).toBeUndefined();
+    expect(endpointOfSubject(delivery)).toBe(endpointId);
+    expect(() => redriveSubject("a.b", endpointId)).toThrow(SubjectError);
+  });
+
+  it("a durable selects one redrive subject per endpoint its filters name, none for wh.none.none", () => {
+    const other = "00000000-0000-4000-8000-000000000001";
+    const filters = [`wh.${ep}.push.>`, `wh.${ep}.issues.>`, endpointGrantSubject(other)];
+    expect(redriveFilters(durable, filters)).toEqual([redriveSubject(durable, other), redriveSubject(durable, endpointId)].sort());
+    expect(redriveFilters(durable, ["wh.none.none"])).toEqual([]);
+  });
 });

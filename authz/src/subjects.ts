@@ -156,3 +156,44 @@ export const NOTHING_SUBJECT = `${SUBJECT_ROOT}.none.none`;
 
 /** The stream's subject space. */
 export const STREAM_SUBJECTS = [`${SUBJECT_ROOT}.>`];
+
+/**
+ * Redrive copies: a dead-lettered message made deliverable again to one consumer is published
+ * anew on `wh.rd.<durable>.<endpoint token>`. The second token (`rd`) is never an endpoint token
+ * (32 hex), so no grant (`wh.<endpoint>.>`), replay or other durable ever selects it; only the
+ * gateway publishes there (readers' NATS accounts cannot publish into the stream). The endpoint
+ * stays in the subject so that the durable's filter for it follows the owner's grants like the
+ * rest of its filters (see redriveFilters).
+ */
+export const REDRIVE_TOKEN = "rd";
+
+export function redriveSubject(durable: string, endpointId: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(durable)) throw new SubjectError("path_invalid", `not a durable name: ${durable}`);
+  return `${SUBJECT_ROOT}.${REDRIVE_TOKEN}.${durable}.${endpointToken(endpointId)}`;
+}
+
+/** The durable and endpoint of a redrive subject; undefined for any other subject. */
+export function parseRedriveSubject(subject: string): { durable: string; endpointId: string } | undefined {
+  const parts = subject.split(".");
+  if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== REDRIVE_TOKEN || !/^[0-9a-f]{32}$/.test(parts[3]!)) return undefined;
+  return { durable: parts[2]!, endpointId: endpointFromToken(parts[3]!) };
+}
+
+/** The endpoint a stored message belongs to: a delivery or a redrive copy. Throws on anything else. */
+export function endpointOfSubject(subject: string): string {
+  return parseRedriveSubject(subject)?.endpointId ?? parseDeliverySubject(subject).endpointId;
+}
+
+/**
+ * The redrive subjects a durable selects besides `filters` (its delivery filters): one per
+ * endpoint those filters name, so a revoked grant removes both the endpoint's deliveries and
+ * its redrive copies from the durable. Sorted; empty when the filters name no endpoint.
+ */
+export function redriveFilters(durable: string, filters: readonly string[]): string[] {
+  const endpoints = new Set<string>();
+  for (const f of filters) {
+    const token = f.split(".")[1];
+    if (f.startsWith(`${SUBJECT_ROOT}.`) && token && /^[0-9a-f]{32}$/.test(token)) endpoints.add(token);
+  }
+  return [...endpoints].map((t) => `${SUBJECT_ROOT}.${REDRIVE_TOKEN}.${durable}.${t}`).sort();
+}

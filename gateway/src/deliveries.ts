@@ -1,11 +1,14 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import {
+  endpointOfSubject,
   filterMatches,
   isMessageNotFound,
   isStreamNotFound,
   parseDeliverySubject,
+  parseRedriveSubject,
   payloadMatches,
+  REDRIVE_OF_HEADER,
   subjectFilterOf,
   type ConsumerPlan,
 } from "@wb/authz";
@@ -20,6 +23,8 @@ export const H = {
   source: "Wb-Source",
   verified: "Wb-Verified",
   path: "Wb-Path",
+  /** On a redrive copy: the stream sequence of the message first dead-lettered (authz durables/redrive.ts). */
+  redriveOf: REDRIVE_OF_HEADER,
 } as const;
 
 const OURS = new Set(Object.values(H).map((h) => h.toLowerCase()));
@@ -64,6 +69,7 @@ export function renderMessage(m: StoredMessage): string {
     verified: get(H.verified) === "true",
     received_at: get(H.receivedAt),
     content_type: get(H.contentType),
+    ...(get(H.redriveOf) ? { redrive_of: Number(get(H.redriveOf)) } : {}),
     ...(m.redeliveryCount !== undefined ? { delivery_count: m.redeliveryCount } : {}),
     ...(m.ackToken !== undefined ? { ack_token: m.ackToken } : {}),
     headers: sender,
@@ -103,6 +109,9 @@ export type Verdict = "show" | "hide" | "filter";
 export function deliveryFilter(plan: ConsumerPlan): (m: { subject: string; data: Uint8Array }) => Verdict {
   const subs = plan.subscriptions.map((s) => ({ filter: subjectFilterOf(s), payload: s.filters.payload }));
   return (m) => {
+    // A redrive copy: the original passed this consumer's subscriptions when it was delivered.
+    const copy = parseRedriveSubject(m.subject);
+    if (copy) return plan.readable.has(copy.endpointId) ? "show" : "hide";
     const parsed = parseDeliverySubject(m.subject);
     if (!plan.readable.has(parsed.endpointId)) return "hide";
     if (subs.length === 0) return "show";
@@ -129,7 +138,7 @@ export async function lookup(jsm: JetStreamManager, stream: string, seq: number)
   try {
     const m = await jsm.direct.getMessage(stream, { seq });
     if (!m) return undefined;
-    return parseDeliverySubject(m.subject).endpointId;
+    return endpointOfSubject(m.subject);
   } catch (err) {
     if (isMessageNotFound(err) || isStreamNotFound(err)) return undefined;
     throw err;

@@ -386,6 +386,19 @@ export const ROWS: MatrixRow[] = [
   { route: "GET /api/v1/consumers/:name", scope: SCOPES.ownerOnly, request: (fx) => ({ path: `/api/v1/consumers/${fx.ownerConsumer}` }), expect: { none: 404, manage: 200 } },
   { route: "GET /api/v1/consumers/:name", scope: SCOPES.missing, note: "unknown name", request: (fx) => ({ path: `/api/v1/consumers/${fx.unique("none")}` }), expect: { none: 404 } },
   {
+    route: "POST /api/v1/consumers/:name/rewind",
+    scope: SCOPES.ownerOnly,
+    request: (fx) => ({ path: `/api/v1/consumers/${fx.ownerConsumer}/rewind`, body: { sequence: 1 } }),
+    expect: { none: 404, manage: 200 },
+  },
+  {
+    route: "POST /api/v1/consumers/:name/rewind",
+    scope: SCOPES.missing,
+    note: "unknown name",
+    request: (fx) => ({ path: `/api/v1/consumers/${fx.unique("none")}/rewind`, body: { sequence: 1 } }),
+    expect: { none: 404 },
+  },
+  {
     route: "DELETE /api/v1/consumers/:name",
     scope: SCOPES.ownerOnly,
     request: async (fx) => ({ path: `/api/v1/consumers/${await fx.freshConsumer()}` }),
@@ -453,6 +466,21 @@ export const ROWS: MatrixRow[] = [
     note: "the owner's named consumer",
     request: (fx) => ({ path: `/api/v1/dead-letters?consumer=${fx.ownerConsumer}` }),
     expect: { none: 404, manage: 200 },
+  },
+  { route: "POST /api/v1/dead-letters/redrive", scope: SCOPES.self, request: () => ({ path: "/api/v1/dead-letters/redrive", body: { from: "2020-01-01T00:00:00Z" } }), expect: { manage: 200 } },
+  {
+    route: "POST /api/v1/dead-letters/redrive",
+    scope: SCOPES.ownerOnly,
+    note: "the owner's named consumer",
+    request: (fx) => ({ path: "/api/v1/dead-letters/redrive", body: { from: "2020-01-01T00:00:00Z", consumer: fx.ownerConsumer } }),
+    expect: { none: 404, manage: 200 },
+  },
+  {
+    route: "POST /api/v1/dead-letters/:id/redrive",
+    scope: SCOPES.missing,
+    note: "a message that is no dead letter (redrive.test.ts has the owner's)",
+    request: (fx) => ({ path: `/api/v1/dead-letters/${fx.messages.own}/redrive` }),
+    expect: { none: 404 },
   },
 
   // ---- organizations

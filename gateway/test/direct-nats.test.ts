@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
-import { endpointToken, REVOCATION_BOUND_MS } from "@wb/authz";
+import { endpointToken, redriveSubject, REVOCATION_BOUND_MS } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestBroker, type TestBroker, bearer, expectAllAcked, postGithub } from "@wb/test-support";
 
@@ -219,5 +219,45 @@ describe("direct NATS access through the gateway and the auth callout", () => {
     } finally {
       await control.close();
     }
+  });
+});
+
+describe("redrive over NATS", () => {
+  it("a dead letter terminated over NATS and redriven over HTTP reaches the same durable's NATS reader; he cannot publish a redrive himself", async () => {
+    const carol = await broker.user();
+    const ep = await broker.endpoint({ userId: carol.id });
+    const res = await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, body: '{"redrive":true}' });
+    expect(res.status).toBe(202);
+    const id = ((await res.json()) as { id: number }).id;
+    const carolMe = await me(carol.token);
+    const durable = durableOf(carolMe, "default");
+    const nc = await connectWith(carol.token, carolMe);
+    try {
+      const [first] = await readSome(nc, carolMe, durable, 1, 15_000);
+      expect(first?.seq).toBe(id);
+      first!.term();
+      await nc.flush();
+      const redrive = async () => (await fetch(`${broker.url}/api/v1/dead-letters/${id}/redrive`, { method: "POST", headers: bearer(carol.token) })).status;
+      await vi.waitFor(async () => expect(await redrive()).toBe(200), { timeout: 5_000, interval: 100 });
+
+      const [copy] = await readSome(nc, carolMe, durable, 1, 15_000);
+      expect(copy?.subject).toBe(redriveSubject(durable, ep.id));
+      expect(copy?.headers?.get("Wb-Redrive-Of")).toBe(String(id));
+      expect(Buffer.from(copy!.data).toString()).toBe('{"redrive":true}');
+      expect(await copy!.ackAck()).toBe(true);
+
+      // Only the gateway writes redrive copies: the reader's permissions do not reach the stream.
+      const subject = redriveSubject(durable, ep.id);
+      const violation = (async () => {
+        for await (const s of nc.status()) if (s.type === "error" && s.error instanceof errors.PermissionViolationError && s.error.subject === subject) return true;
+        return false;
+      })();
+      nc.publish(subject, "forged");
+      await nc.flush().catch(() => {});
+      expect(await Promise.race([violation, sleep(3_000).then(() => false)])).toBe(true);
+    } finally {
+      await nc.close();
+    }
+    await expectAllAcked(broker.url, carol.token);
   });
 });

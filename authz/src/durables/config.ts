@@ -28,8 +28,8 @@ export function deliverSettings(start: ConsumerStart): Pick<ConsumerConfig, "del
 /** The row's settings that become the durable's (the rest of the row is the broker's). */
 export type DurableRow = Pick<Consumer, "durableName" | "startPolicy" | "startTime" | "startSequence" | "maxDeliver">;
 
-/** The config a new durable is created with: explicit acks, the row's start and max_deliver. */
-export function durableConfig(row: DurableRow, filters: readonly string[], opts: { ackWaitMs: number }): Partial<ConsumerConfig> {
+/** The config a new durable is created with: explicit acks, the row's start (unless `opts.start`) and max_deliver. */
+export function durableConfig(row: DurableRow, filters: readonly string[], opts: { ackWaitMs: number; start?: ConsumerStart }): Partial<ConsumerConfig> {
   return {
     durable_name: row.durableName,
     ack_policy: AckPolicy.Explicit,
@@ -37,7 +37,7 @@ export function durableConfig(row: DurableRow, filters: readonly string[], opts:
     filter_subjects: [...filters],
     max_ack_pending: MAX_ACK_PENDING,
     ...(row.maxDeliver ? { max_deliver: row.maxDeliver } : {}),
-    ...deliverSettings(startOf(row)),
+    ...deliverSettings(opts.start ?? startOf(row)),
   };
 }
 

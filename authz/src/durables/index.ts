@@ -4,3 +4,4 @@ export * from "./errors.js";
 export * from "./manager.js";
 export * from "./plan.js";
 export * from "./reconcile.js";
+export * from "./redrive.js";

@@ -4,7 +4,8 @@ import type { Db } from "../db/client.js";
 import type { Consumer as ConsumerRow } from "../db/schema/index.js";
 import { subjectMatches, type ReadableEndpoint } from "../subscriptions/index.js";
 import { ackPayload, ackSubject } from "./ack.js";
-import { durableConfig, filtersOf, sameFilters, type DurableRow } from "./config.js";
+import type { ConsumerStart } from "../consumers.js";
+import { definedConfig, durableConfig, filtersOf, sameFilters, type DurableRow } from "./config.js";
 import { isConsumerExists, isConsumerNotFound } from "./errors.js";
 import { consumerPlan } from "./plan.js";
 
@@ -75,9 +76,25 @@ export class ConsumerManager {
     this.#known.delete(durable);
   }
 
-  /** Creates the row's durable now (so `new` and `time` starts are anchored at creation). */
-  async create(row: DurableRow, filters: string[]): Promise<void> {
-    await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs() }));
+  /**
+   * Creates the row's durable now (so `new` and `time` starts are anchored at creation);
+   * `start` overrides the row's start (a rewind of a durable that did not exist yet).
+   */
+  async create(row: DurableRow, filters: string[], start?: ConsumerStart): Promise<void> {
+    await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs(), start }));
+  }
+
+  /**
+   * Restarts an existing durable from `start` (rewind) or from its row's start (recreate):
+   * JetStream cannot move a position, so it is deleted and created again from its definition
+   * (definedConfig: `filters`, the row's max_deliver, the current ack settings). Returns its new
+   * state, or undefined when the durable does not exist. The admin CLI and the API both rewind here.
+   */
+  async rebuild(row: DurableRow, filters: string[], start?: ConsumerStart): Promise<ConsumerInfo | undefined> {
+    const before = await this.info(row.durableName);
+    if (!before) return undefined;
+    await this.recreate(definedConfig(before.config, row, filters, start));
+    return this.info(row.durableName);
   }
 
   /**

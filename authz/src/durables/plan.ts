@@ -6,13 +6,17 @@
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { subscriptions, type Consumer, type Subscription } from "../db/schema/index.js";
+import { redriveFilters } from "../subjects.js";
 import { compileFilters, readableEndpoints, subjectFilterOf, type ReadableEndpoint } from "../subscriptions/index.js";
 
 export interface ConsumerPlan {
   consumer: Consumer;
   /** Endpoint ids the owner may read now. */
   readable: Set<string>;
-  /** Filter subjects for JetStream (sorted, non-overlapping, never empty). */
+  /**
+   * Filter subjects for JetStream (sorted, non-overlapping, never empty): the deliveries its
+   * subscriptions select, and the redrive copies (subjects.ts) of the endpoints those name.
+   */
   filters: string[];
   /** Subscriptions (empty: everything readable), for the gateway's exact and payload checks. */
   subscriptions: Subscription[];
@@ -25,5 +29,5 @@ export async function consumerPlan(db: Db, consumer: Consumer, readable?: Readab
     db.select().from(subscriptions).where(eq(subscriptions.consumerId, consumer.id)).orderBy(asc(subscriptions.createdAt)),
   ]);
   const { subjects } = compileFilters(subs.map(subjectFilterOf), eps);
-  return { consumer, readable: new Set(eps.map((e) => e.id)), filters: [...subjects].sort(), subscriptions: subs };
+  return { consumer, readable: new Set(eps.map((e) => e.id)), filters: [...subjects, ...redriveFilters(consumer.durableName, subjects)].sort(), subscriptions: subs };
 }

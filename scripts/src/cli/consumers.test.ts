@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { consumerPlan, endpointGrantSubject, listConsumers } from "@wb/authz";
+import { consumerPlan, endpointGrantSubject, listConsumers, redriveSubject } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBroker, type TestBroker, ack, callApi, pull, deliverGithub, messageIds } from "@wb/test-support";
 import { cliRunner } from "./testing.js";
@@ -99,7 +99,7 @@ describe("consumers", () => {
     expect(table.stdout).toMatch(new RegExp(`^${alice.name}\\s+default\\s+0\\s+2\\s+0\\s+\\d{4}-`, "m"));
 
     const info = await cliJson(["consumers", "info", alice.name]);
-    expect(info).toMatchObject({ durable: mine.durable, ack_pending: 2, deliver_policy: "all", filter_subjects: [endpointGrantSubject(ep.id)] });
+    expect(info).toMatchObject({ durable: mine.durable, ack_pending: 2, deliver_policy: "all", filter_subjects: [endpointGrantSubject(ep.id), redriveSubject(mine.durable, ep.id)].sort() });
     expect((await cli(["consumers", "info", alice.name])).stdout).toMatch(/^ack_pending: +2$/m);
   });
 
@@ -216,5 +216,37 @@ describe("consumers", () => {
     }
     expect((await cli(["consumers", "rewind", "--help"])).stdout).toContain("JetStream cannot move a durable consumer's position");
     expect((await cli(["consumers", "pause", "--help"])).stdout).toContain("nats-server 2.11");
+  });
+});
+
+describe("dead-letters redrive", () => {
+  it("redrives one dead letter once (recorded as cli), then a time range; refuses bad usage", async () => {
+    const u = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const sent = [await deliver(ep), await deliver(ep)];
+    expect(ids((await pull(broker.url, u.token, "wait=2s&limit=10")).body)).toEqual(sent);
+    expect((await callApi(broker.url, u.token, "POST", "/messages/term", { message_ids: sent })).status).toBe(200);
+    await expect.poll(async () => (await cliJson(["dead-letters", "list", u.name])).dead_letters.length, { timeout: 5_000, interval: 100 }).toBe(2);
+
+    const one = await cliJson(["dead-letters", "redrive", u.name, String(sent[0])]);
+    expect(one).toMatchObject({ consumer: "default", id: sent[0], redriven_by: "cli", redrive_id: expect.any(Number) });
+    const twice = await cli(["dead-letters", "redrive", u.name, String(sent[0])]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/redriven already .* by cli/);
+    expect((await cli(["dead-letters", "list", u.name])).stdout).toContain(`by cli as ${one.redrive_id}`);
+
+    const bulk = await cli(["dead-letters", "redrive", u.name, "--from", from]);
+    expect(bulk.code, bulk.stderr).toBe(0);
+    expect(bulk.stdout).toMatch(new RegExp(`dead letter ${sent[1]}: delivered again as \\d+\n1 redriven\n$`));
+    const copies = (await pull(broker.url, u.token, "wait=2s&limit=10")).body.messages;
+    expect(copies.map((m: any) => m.redrive_of).sort()).toEqual(sent);
+
+    for (const args of [[u.name], [u.name, "1", "--from", from], [u.name, "--to", from], [u.name, "x"], [u.name, "--from", "yesterday"]]) {
+      expect((await cli(["dead-letters", "redrive", ...args])).code, args.join(" ")).toBe(2);
+    }
+    const noConsumer = await cli(["dead-letters", "redrive", u.name, String(sent[1]), "--consumer", "laptop"]);
+    expect(noConsumer.code).toBe(1);
+    expect(noConsumer.stderr).toContain(`${u.name} has no consumer laptop`);
   });
 });

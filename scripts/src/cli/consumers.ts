@@ -5,7 +5,6 @@ import {
   CONSUMER_NAME,
   ConsumerManager,
   consumerPlan,
-  definedConfig,
   durableName,
   findUserByName,
   listUsers,
@@ -100,9 +99,9 @@ export function consumersCommand(program: Command, ctx: CliContext): void {
     const plan = await consumerPlan(db, row);
     const names = await userNames();
     return withJetStream(ctx, async (s) => {
-      const before = await info(s, t);
-      await new ConsumerManager({ jsm: s.jsm, stream: s.stream }).recreate(definedConfig(before.config, row, plan.filters, start && startFrom(start)));
-      return consumerJson(await info(s, t), names);
+      const after = await new ConsumerManager({ jsm: s.jsm, stream: s.stream }).rebuild(row, plan.filters, start && startFrom(start));
+      if (!after) throw new BrokerError("not_found", `${t.user.name} has no consumer ${t.consumer} (JetStream durable ${t.durable})`);
+      return consumerJson(after, names);
     });
   };
 

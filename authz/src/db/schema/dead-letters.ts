@@ -21,6 +21,12 @@ export const deadLetters = pgTable(
     deliveryCount: integer("delivery_count").notNull(),
     reason: text("reason").$type<DeadLetterReason>().notNull(),
     deadAt: instant("dead_at").notNull().defaultNow(),
+    /** Set once, when the dead letter is redriven (durables/redrive.ts): when, by whom, and the copy's sequence. */
+    redrivenAt: instant("redriven_at"),
+    /** The acting user's name, or `cli`. */
+    redrivenBy: text("redriven_by"),
+    redrivenByUserId: uuid("redriven_by_user_id"),
+    redriveSeq: bigint("redrive_seq", { mode: "number" }),
   },
   // Several gateways receive the same advisory: the first insert wins.
   (t) => [unique("dead_letters_consumer_seq").on(t.consumerId, t.streamSeq), index("dead_letters_dead_at_idx").on(t.consumerId, t.deadAt)],

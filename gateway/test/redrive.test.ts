@@ -1,0 +1,175 @@
+/**
+ * Redrive (authz durables/redrive.ts) and rewind over the API: the owner's dead letter comes
+ * back once to the consumer that gave up on it; everyone else gets 404, like a miss.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addMember, announceGrantsChanged, createOrganization, removeMember } from "@wb/authz";
+import { startTestBroker, type TestBroker, ack, callApi, deliverGithub, messageIds, pull } from "@wb/test-support";
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker({ ACK_WAIT: "2s" });
+});
+afterAll(() => broker?.close());
+
+const api = (token: string, method: string, path: string, body?: unknown) => callApi(broker.url, token, method, path, body);
+const deliver = (ep: { path: string; secret: string }, body?: unknown) => deliverGithub(broker.url, ep, body === undefined ? {} : { body: JSON.stringify(body) });
+
+/** Delivers, pulls and terminates `n` messages on the user's default consumer; resolves once all are dead letters. */
+async function deadLetters(u: { token: string }, ep: { path: string; secret: string }, n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) ids.push(await deliver(ep, { n: i, nested: { at: Date.now() } }));
+  const got: number[] = [];
+  await expect
+    .poll(async () => {
+      got.push(...messageIds((await pull(broker.url, u.token, "wait=1s&limit=50")).body));
+      return [...new Set(got)].sort();
+    })
+    .toEqual([...ids].sort());
+  expect((await api(u.token, "POST", "/messages/term", { message_ids: ids })).body).toEqual({ terminated: ids });
+  await expect
+    .poll(async () => (await api(u.token, "GET", "/dead-letters")).body.dead_letters.map((d: any) => d.id).sort(), { timeout: 5_000, interval: 100 })
+    .toEqual(expect.arrayContaining(ids));
+  return ids;
+}
+
+describe("redrive", () => {
+  it("delivers a dead letter again once, to the same consumer only, linked to the original and recorded; the second answers 409; one dead on two consumers needs consumer=", async () => {
+    const u = await broker.user();
+    const stranger = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    // A second consumer of his that reads everything: it must not get the copy.
+    expect((await api(u.token, "POST", "/consumers", { name: "other", start: "all" })).status).toBe(201);
+    const m = (await deadLetters(u, ep, 1))[0]!;
+    const original = (await pull(broker.url, u.token, "consumer=other&wait=2s")).body.messages.find((x: any) => x.id === m);
+    expect(original).toBeDefined();
+    // Dead on both of his consumers: a redrive must say which.
+    expect((await api(u.token, "POST", "/messages/term", { message_ids: [m], consumer: "other" })).status).toBe(200);
+    await expect.poll(async () => (await api(u.token, "GET", "/dead-letters")).body.dead_letters.length, { timeout: 5_000, interval: 100 }).toBe(2);
+    const which = await api(u.token, "POST", `/dead-letters/${m}/redrive`);
+    expect(which.status).toBe(400);
+    expect(which.body.error.message).toContain("default, other");
+
+    // Denials: another user, with or without naming the consumer, and ids that are no dead letter.
+    for (const path of [`/dead-letters/${m}/redrive`, `/dead-letters/${m}/redrive?consumer=default`]) {
+      const r = await api(stranger.token, "POST", path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.error.code).toBe("not_found");
+    }
+    expect((await api(u.token, "POST", `/dead-letters/${m}/redrive?consumer=nope`)).status).toBe(404);
+    expect((await api(u.token, "POST", "/dead-letters/999999999/redrive")).status).toBe(404);
+    expect((await api(u.token, "POST", "/dead-letters/x/redrive")).status).toBe(404);
+
+    // The owner.
+    const before = Date.now();
+    const r = await api(u.token, "POST", `/dead-letters/${m}/redrive?consumer=default`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ consumer: "default", id: m, redriven_by: u.name });
+    const copy = r.body.redrive_id as number;
+    expect(copy).toBeGreaterThan(m);
+    expect(Date.parse(r.body.redriven_at)).toBeGreaterThanOrEqual(before - 1_000);
+
+    const again = await pull(broker.url, u.token, "wait=2s");
+    expect(again.body.messages).toHaveLength(1);
+    const got = again.body.messages[0];
+    expect(got).toMatchObject({ id: copy, redrive_of: m, delivery_count: 1, endpoint_id: ep.id, event: original.event, delivery_id: original.delivery_id, headers: original.headers });
+    expect(got.payload).toEqual(original.payload);
+    expect(await ack(broker.url, u.token, [copy])).toEqual({ status: 200, body: { acked: [copy] } });
+
+    const twice = await api(u.token, "POST", `/dead-letters/${m}/redrive?consumer=default`);
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.code).toBe("already_redriven");
+    expect(twice.body.error.message).toContain(`by ${u.name}`);
+
+    // Recorded on the dead letter; no other consumer of his, and no replay, sees the copy.
+    expect((await api(u.token, "GET", "/dead-letters")).body.dead_letters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ consumer: "default", id: m, redrive_id: copy, redriven_by: u.name, redriven_at: r.body.redriven_at }),
+        expect.objectContaining({ consumer: "other", id: m, redrive_id: null, redriven_at: null }),
+      ]),
+    );
+    expect(messageIds((await pull(broker.url, u.token, "consumer=other&wait=1s")).body)).toEqual([]);
+    expect(messageIds((await pull(broker.url, u.token, `after_id=${m - 1}&limit=50`)).body)).toEqual([m]);
+  });
+
+  it("a dead letter whose grant is gone is not found; with the grant back it is redriven", async () => {
+    const member = await broker.user();
+    const org = await createOrganization(broker.database.db, `rd${Date.now()}`);
+    await addMember(broker.database.db, org.id, member.id, "member");
+    const orgEp = await broker.endpoint({ orgId: org.id });
+    const m = (await deadLetters(member, orgEp, 1))[0]!;
+    await removeMember(broker.database.db, org.id, member.id);
+    await announceGrantsChanged(await broker.admin(), { organization_id: org.id, user_ids: [member.id], change: "member_removed" });
+    expect((await api(member.token, "POST", `/dead-letters/${m}/redrive`)).status).toBe(404);
+    // Positive control: with the grant back, the same request succeeds.
+    await addMember(broker.database.db, org.id, member.id, "member");
+    expect((await api(member.token, "POST", `/dead-letters/${m}/redrive`)).status).toBe(200);
+  });
+
+  it("bulk by time range: redrives what is not redriven yet, once; another user's request touches none of it", async () => {
+    const u = await broker.user();
+    const stranger = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const ids = await deadLetters(u, ep, 3);
+    expect((await api(u.token, "POST", `/dead-letters/${ids[0]}/redrive`)).status).toBe(200);
+
+    expect(await api(stranger.token, "POST", "/dead-letters/redrive", { from })).toEqual({ status: 200, body: { redriven: [], gone: [], has_more: false } });
+    expect((await api(stranger.token, "POST", "/dead-letters/redrive", { from, consumer: "nope" })).status).toBe(404);
+    for (const bad of [{}, { from: "yesterday" }, { from, to: from }, { from, limit: 0 }, { from, user_id: stranger.id }]) {
+      const r = await api(u.token, "POST", "/dead-letters/redrive", bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.body.error.code).toBe("invalid_request");
+    }
+
+    const first = await api(u.token, "POST", "/dead-letters/redrive", { from, limit: 1 });
+    expect(first.body).toMatchObject({ redriven: [expect.objectContaining({ id: ids[1] })], has_more: true });
+    const rest = await api(u.token, "POST", "/dead-letters/redrive", { from, to: new Date(Date.now() + 60_000).toISOString() });
+    expect(rest.body).toMatchObject({ redriven: [expect.objectContaining({ id: ids[2] })], has_more: false });
+    expect((await api(u.token, "POST", "/dead-letters/redrive", { from })).body.redriven).toEqual([]);
+
+    // Three copies, each once.
+    const copies = new Set<number>();
+    await expect
+      .poll(async () => {
+        for (const x of (await pull(broker.url, u.token, "wait=1s&limit=50")).body.messages) copies.add(x.redrive_of);
+        return [...copies].sort();
+      })
+      .toEqual([...ids].sort());
+  });
+});
+
+describe("rewind", () => {
+  it("the owner rewinds his consumer to a sequence or a time; another user's request is not found", async () => {
+    const u = await broker.user();
+    const stranger = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    expect((await api(u.token, "POST", "/consumers", { name: "ci", start: "all" })).status).toBe(201);
+    const sent = [await deliver(ep), await deliver(ep), await deliver(ep)];
+    expect(messageIds((await pull(broker.url, u.token, "consumer=ci&wait=2s&limit=10")).body)).toEqual(sent);
+    await ack(broker.url, u.token, sent, { consumer: "ci" });
+
+    expect((await api(stranger.token, "POST", "/consumers/ci/rewind", { sequence: sent[1] })).status).toBe(404);
+    for (const bad of [{}, { sequence: 0 }, { sequence: 1, time: new Date().toISOString() }, { time: "soon" }]) {
+      const r = await api(u.token, "POST", "/consumers/ci/rewind", bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+    }
+
+    const r = await api(u.token, "POST", "/consumers/ci/rewind", { sequence: sent[1] });
+    expect(r).toEqual({ status: 200, body: expect.objectContaining({ name: "ci", start: { sequence: sent[1] }, pending: 2, ack_pending: 0 }) });
+    expect(messageIds((await pull(broker.url, u.token, "consumer=ci&wait=2s&limit=10")).body)).toEqual(sent.slice(1));
+    // The stranger's own consumers are untouched by all this.
+    expect((await api(stranger.token, "GET", "/consumers")).body.consumers.map((c: any) => c.name)).not.toContain("ci");
+
+    const byTime = await api(u.token, "POST", "/consumers/ci/rewind", { time: new Date(Date.now() - 3_600_000).toISOString() });
+    expect(byTime.body).toMatchObject({ pending: 3 });
+    expect(messageIds((await pull(broker.url, u.token, "consumer=ci&wait=2s&limit=10")).body)).toEqual(sent);
+
+    // The default consumer before its first pull has no durable yet: rewind creates it at the start.
+    const fresh = await broker.user();
+    const freshEp = await broker.endpoint({ userId: fresh.id });
+    const f = [await deliver(freshEp), await deliver(freshEp)];
+    expect((await api(fresh.token, "POST", "/consumers/default/rewind", { sequence: f[1] })).body).toMatchObject({ pending: 1 });
+    expect(messageIds((await pull(broker.url, fresh.token, "wait=2s")).body)).toEqual([f[1]]);
+  });
+});
