@@ -52,6 +52,11 @@ export const configSchema = z.object({
   STREAM_MAX_BYTES: bytes("10GiB"),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   DUPLICATE_WINDOW: duration("24h"),
+  /**
+   * Durable consumers the stream may hold (every reader's consumer is one). nats-server 2.15 caps
+   * a stream at 1,000 unless the stream sets its own limit.
+   */
+  STREAM_MAX_CONSUMERS: z.coerce.number().int().min(1).default(100_000),
   MAX_BODY_BYTES: bytes("25MiB"),
   ACK_WAIT: duration("30s"),
   MAX_POLL_WAIT: duration("30s"),

@@ -87,6 +87,22 @@ describe("ensureStream", () => {
     expect(info.state.messages).toBe(1);
   });
 
+  it("holds more durables than nats-server 2.15's default of 1,000 per stream, also after an update", async () => {
+    const addConsumers = async (stream: string, n: number) => {
+      for (let i = 0; i < n; i += 100) {
+        await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, k) => jsm.consumers.add(stream, { durable_name: `d${i + k}` })));
+      }
+    };
+    // The server's default, on a stream that sets no limit of its own (as the broker's did).
+    await jsm.streams.add({ name, subjects: ["wh.>"], storage: StorageType.File });
+    await addConsumers(name, 1000);
+    await expect(jsm.consumers.add(name, { durable_name: "one_more" })).rejects.toThrow(/maximum consumers/i);
+    // ensureStream brings that stream to the configured limit in place.
+    await ensureStream(jsm, config());
+    expect((await jsm.streams.info(name)).config.max_consumers).toBe(100_000);
+    await expect(jsm.consumers.add(name, { durable_name: "one_more" })).resolves.toBeDefined();
+  });
+
   it("fails, naming the server's reason, when the change is one JetStream refuses", async () => {
     // Storage cannot change in place: starting over it must fail loudly, not run on the old one.
     await jsm.streams.add({ name, subjects: ["wh.>"], storage: StorageType.Memory });

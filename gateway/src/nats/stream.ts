@@ -22,6 +22,8 @@ export function streamConfig(cfg: Config): Partial<StreamConfig> & { name: strin
     max_bytes: cfg.STREAM_MAX_BYTES,
     duplicate_window: nanos(cfg.DUPLICATE_WINDOW),
     num_replicas: cfg.STREAM_REPLICAS,
+    // nats-server 2.15 gives a stream without its own limit a default of 1,000 consumers.
+    max_consumers: cfg.STREAM_MAX_CONSUMERS,
     // Direct gets let the gateway look up one message's subject without a consumer.
     allow_direct: true,
     // Group commit publishes atomic batches; the stream refuses them unless allowed.
@@ -38,7 +40,17 @@ export async function ensureStream(jsm: JetStreamManager, cfg: Config): Promise<
     const differs = (Object.keys(want) as (keyof typeof want)[]).some(
       (k) => JSON.stringify(have[k]) !== JSON.stringify(want[k]),
     );
-    if (differs) await jsm.streams.update(want.name, { ...have, ...want });
+    if (differs) {
+      try {
+        await jsm.streams.update(want.name, { ...have, ...want });
+      } catch (err) {
+        // nats-server before 2.12.15 cannot change max_consumers in place; it has no default
+        // limit either, so the stream's "unlimited" is as good there.
+        if (!/MaxConsumers/i.test(String((err as Error).message))) throw err;
+        const { max_consumers: _keep, ...rest } = want;
+        await jsm.streams.update(want.name, { ...have, ...rest });
+      }
+    }
   } catch (err) {
     if (isStreamNotFound(err)) {
       await jsm.streams.add(want);
