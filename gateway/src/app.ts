@@ -25,6 +25,7 @@ import type { AckTokens } from "./ack-token.js";
 import { meRoutes } from "./routes/me.js";
 import { messageRoutes } from "./routes/messages.js";
 import { streamRoutes } from "./routes/stream.js";
+import { rawRoutes } from "./routes/raw.js";
 import { orgRoutes } from "./routes/orgs.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import type { AuthService } from "./auth/sessions.js";
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/me", meRoutes({ ...deps, db }));
   api.route("/messages/stream", streamRoutes({ ...deps, db, verifier: deps.auth.verifier }));
   api.route("/messages", messageRoutes({ ...deps, db, link }));
+  api.route("/messages", rawRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));
   api.route("/consumers", consumerRoutes({ ...deps, db }));

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { deliverySubject, type ConsumerPlan, type schema } from "@wb/authz";
 import { describe, expect, it } from "vitest";
-import { deliveryFilter, H, renderMessage } from "./deliveries.js";
+import { deliveryFilter, H, MAX_JSON_DEPTH, renderMessage } from "./deliveries.js";
 
 const enc = new TextEncoder();
 const bytes = (s: string) => enc.encode(s);
@@ -68,10 +68,18 @@ describe("renderMessage", () => {
     expect(JSON.parse(renderMessage(stored(latin1))).payload_encoding).toBe("base64");
   });
 
-  it("keeps a deeply nested JSON body without re-parsing it into the output", () => {
-    const deep = "[".repeat(5_000) + "]".repeat(5_000);
-    const text = renderMessage(stored(bytes(deep)));
-    expect(text.endsWith(`"payload_encoding":"json","payload":${deep}}`)).toBe(true);
+  it("inlines JSON up to MAX_JSON_DEPTH levels; deeper is base64 (parsers such as jq and Python's refuse it)", () => {
+    const nested = (n: number) => "[".repeat(n) + "]".repeat(n);
+    const ok = nested(MAX_JSON_DEPTH);
+    expect(renderMessage(stored(bytes(ok))).endsWith(`"payload_encoding":"json","payload":${ok}}`)).toBe(true);
+    const deep = JSON.parse(renderMessage(stored(bytes(nested(5_000)))));
+    expect(deep.payload_encoding).toBe("base64");
+    expect(Buffer.from(deep.payload, "base64").toString()).toBe(nested(5_000));
+  });
+
+  it("payload=base64 gives every payload as base64", () => {
+    const out = JSON.parse(renderMessage(stored(bytes('{"a":1}')), { base64: true }));
+    expect(out).toMatchObject({ payload_encoding: "base64", payload: Buffer.from('{"a":1}').toString("base64") });
   });
 
   it("joins repeated sender headers", () => {

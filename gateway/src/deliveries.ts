@@ -12,6 +12,7 @@ import {
   subjectFilterOf,
   type ConsumerPlan,
 } from "@wb/authz";
+import { exceedsDepth } from "./json-depth.js";
 
 /** NATS headers the broker writes on every stored delivery. */
 export const H = {
@@ -28,6 +29,18 @@ export const H = {
 } as const;
 
 const OURS = new Set(Object.values(H).map((h) => h.toLowerCase()));
+
+/**
+ * JSON payloads nested deeper than this are returned base64 (per message): jq 1.6 refuses
+ * documents deeper than 256 levels and Python's json about 1,000, and the page adds three.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** Whether a NATS header is one the sender sent (not the broker's `Wb-*`, not NATS's own). */
+export function isSenderHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return !OURS.has(lower) && !lower.startsWith("nats-");
+}
 /** Bodies above this are not inspected for JSON; they are returned base64 (bounded CPU). */
 const MAX_JSON_INSPECT = 8 * 1024 * 1024;
 
@@ -50,14 +63,11 @@ export function fromJsMsg(m: Pick<StoredMessage, "seq" | "subject" | "headers" |
  * (after checking it parses) instead of parsed and re-stringified, which is cheaper and
  * immune to deep-nesting stack limits.
  */
-export function renderMessage(m: StoredMessage): string {
+export function renderMessage(m: StoredMessage, opts: { base64?: boolean } = {}): string {
   const get = (k: string) => m.headers?.get(k) ?? "";
   const sender: Record<string, string> = {};
   if (m.headers) {
-    for (const k of m.headers.keys()) {
-      const lower = k.toLowerCase();
-      if (!OURS.has(lower) && !lower.startsWith("nats-")) sender[k] = m.headers.values(k).join(", ");
-    }
+    for (const k of m.headers.keys()) if (isSenderHeader(k)) sender[k] = m.headers.values(k).join(", ");
   }
   const envelope = {
     id: m.seq,
@@ -74,7 +84,7 @@ export function renderMessage(m: StoredMessage): string {
     ...(m.ackToken !== undefined ? { ack_token: m.ackToken } : {}),
     headers: sender,
   };
-  const json = asJson(m.data);
+  const json = opts.base64 ? undefined : asJson(m.data);
   const head = JSON.stringify(envelope).slice(0, -1);
   return json !== undefined
     ? `${head},"payload_encoding":"json","payload":${json}}`
@@ -90,6 +100,7 @@ function asJson(data: Uint8Array): string | undefined {
   if (first !== 0x7b && first !== 0x5b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return undefined;
   try {
     const text = decoder.decode(data);
+    if (exceedsDepth(text, MAX_JSON_DEPTH)) return undefined;
     JSON.parse(text);
     return text;
   } catch {

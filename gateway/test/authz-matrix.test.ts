@@ -344,6 +344,21 @@ export const ROWS: MatrixRow[] = [
     expect: { none: 404, manage: 200 },
   },
 
+  ...messageScopes.map(
+    ([kind, scope]): MatrixRow => ({
+      route: "GET /api/v1/messages/:id/raw",
+      scope,
+      request: (fx) => ({ path: `/api/v1/messages/${fx.messages[kind]}/raw` }),
+      expect: { none: 404, read: 200 },
+    }),
+  ),
+  {
+    route: "GET /api/v1/messages/:id/raw",
+    scope: SCOPES.missing,
+    note: "unknown id",
+    request: () => ({ path: `/api/v1/messages/${Number.MAX_SAFE_INTEGER}/raw` }),
+    expect: { none: 404 },
+  },
   {
     route: "GET /api/v1/messages/stream",
     scope: SCOPES.self,

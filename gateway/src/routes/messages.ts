@@ -53,12 +53,15 @@ const MAX_NAK_DELAY_MS = 24 * 3_600_000;
 export const MAX_REPLAYS_PER_USER = 4;
 
 const consumerName = z.string().regex(CONSUMER_NAME, CONSUMER_NAME_RULE);
+/** `payload=base64`: every payload as base64 (the exact bytes); `auto`: JSON inline where it is JSON. */
+export const payloadEncoding = z.enum(["auto", "base64"]).default("auto");
 
 const pullQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   wait: z.string().default("0s"),
   consumer: consumerName.default("default"),
   after_id: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  payload: payloadEncoding,
 });
 
 const settleFields = {
@@ -154,8 +157,12 @@ export function messageRoutes(deps: MessagesDeps) {
       for (const m of shown) m.nak();
       shown.length = 0;
     }
+    const base64 = q.data.payload === "base64";
     const out = shown.map((m) =>
-      renderMessage(replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq, m.info.deliveryCount) }),
+      renderMessage(
+        replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq, m.info.deliveryCount) },
+        { base64 },
+      ),
     );
     const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);

@@ -27,6 +27,7 @@ import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, renderMessage, type Verdict } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { InFlight, resumePoint, sseComment, sseEvent } from "../sse.js";
+import { payloadEncoding } from "./messages.js";
 
 export interface StreamDeps {
   db: Db;
@@ -56,6 +57,7 @@ const streamQuery = z.object({
   max_in_flight: z.coerce.number().int().min(1).max(MAX_IN_FLIGHT).default(DEFAULT_MAX_IN_FLIGHT),
   heartbeat: z.string().default("15s"),
   after_id: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  payload: payloadEncoding,
 });
 
 export function streamRoutes(deps: StreamDeps) {
@@ -85,6 +87,7 @@ export function streamRoutes(deps: StreamDeps) {
       window: new InFlight<JsMsg>(q.data.max_in_flight, deps.config.ACK_WAIT),
       heartbeatMs,
       resume,
+      base64: q.data.payload === "base64",
       signals: [c.req.raw.signal, ...(deps.shutdown ? [deps.shutdown] : [])],
     });
     return new Response(session.body(), {
@@ -109,6 +112,7 @@ interface SessionOptions {
   window: InFlight<JsMsg>;
   heartbeatMs: number;
   resume: number | undefined;
+  base64: boolean;
   signals: AbortSignal[];
 }
 
@@ -307,7 +311,7 @@ class StreamSession {
     window.add(m.seq, m, Date.now());
     const stored = fromJsMsg(m);
     const shown = this.o.auto ? stored : { ...stored, ackToken: this.deps.ackTokens.issue(this.o.row.durableName, m.seq, m.info.deliveryCount) };
-    return sseEvent(m.seq, "message", renderMessage(shown));
+    return sseEvent(m.seq, "message", renderMessage(shown, { base64: this.o.base64 }));
   }
 
   /** Why the stream must end now (token revoked, consumer gone), or undefined; refreshes read access. */
