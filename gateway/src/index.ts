@@ -6,6 +6,7 @@ export { githubAccessToken } from "./github/tokens.js";
 export { GitHubSync, type SyncOutcome } from "./github/sync.js";
 export { startGateway, GATEWAY_CONNECTION_NAME, type RunningGateway } from "./gateway.js";
 export { streamConfig } from "./nats/stream.js";
+export { directPublisher, GroupCommitPublisher, type Publisher } from "./nats/group-commit.js";
 export { providers, providerNames, getProvider } from "./webhooks/index.js";
 export { validateProviderOptions } from "./webhooks/options.js";
 export { ENDPOINTS_CHANGED_SUBJECT } from "@wb/authz";

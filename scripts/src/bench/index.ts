@@ -17,10 +17,10 @@ import { Command } from "commander";
 import { sign } from "@octokit/webhooks-methods";
 import examples from "@octokit/webhooks-examples";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, nanos } from "@nats-io/transport-node";
+import { connect, headers as natsHeaders, nanos } from "@nats-io/transport-node";
 import pg from "pg";
 import { createApiToken, createEndpoint, createUser, migrateDatabase, openDatabase, SecretBox, grantFilterSubjects } from "@wb/authz";
-import { loadConfig, streamConfig } from "@wb/gateway";
+import { directPublisher, GroupCommitPublisher, loadConfig, streamConfig, type Publisher } from "@wb/gateway";
 import {
   ensureNatsServer,
   natsServerVersion,
@@ -210,6 +210,24 @@ async function measureWithWrk(
   }
 }
 
+/** `callers` loops publishing the push body through `publisher` for `ms`; rate and latency. */
+async function publishLoop(publisher: Publisher, callers: number, ms: number): Promise<{ rate: number; p50Ms: number; p99Ms: number }> {
+  const end = performance.now() + ms;
+  const latencies: number[] = [];
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end && !abort.signal.aborted) {
+        const t = performance.now();
+        await publisher.publish({ subject: "benchpub.push", body: pushBody, headers: natsHeaders(), msgID: `p${n++}-${t}`, timeout: 10_000 });
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const s = summarize(latencies);
+  return { rate: latencies.length / (ms / 1000), p50Ms: s.p50, p99Ms: s.p99 };
+}
+
 /** A gateway of its own (another durability mode): started, ready, and its users' durables primed. */
 async function launchGateway(name: string, env: Record<string, string>, tokens: string[]): Promise<{ child: NodeChild; url: string }> {
   const port = await freePort();
@@ -392,6 +410,21 @@ async function main(): Promise<void> {
 
   if (runs("modes")) {
     const script = await writeWrkScript(scripts, "modes", "/webhook/bench/ingest", "127.0.0.1", ingestDelivery);
+    // The publisher alone, no HTTP: what group commit does where the disk, not the gateway's
+    // CPU, is the bottleneck (32 callers, each publishing again as soon as it is answered).
+    const pubStream = { ...streamConfig(gatewayConfig), name: "BENCH_PUBLISHER", subjects: ["benchpub.>"], allow_atomic: true };
+    await jsm.streams.add(pubStream);
+    const publishers: [string, Publisher][] = [
+      [ROW.publisherDirect, directPublisher(jetstream(admin), pubStream.name)],
+      [ROW.publisherGroup, new GroupCommitPublisher(admin, jetstream(admin), { stream: pubStream.name })],
+    ];
+    for (const [name, publisher] of publishers) {
+      const meter = cpuMeter({ nats: pids.nats });
+      const r = await publishLoop(publisher, settings.connections, settings.durationMs);
+      report.rows.push({ name, unit: "msgs/s", rate: r.rate, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpu: meter.stop(), note: `${settings.connections} callers, no HTTP` });
+      log(`${name}: ${r.rate.toFixed(0)} msgs/s, p99 ${r.p99Ms.toFixed(1)} ms (${elapsed()})`);
+    }
+    await jsm.streams.delete(pubStream.name);
     // Group commit on the same single node (a second gateway; the stream gains allow_atomic).
     const gc = await launchGateway("gateway-group-commit", { ...gatewayEnv, GROUP_COMMIT: "on" }, [seeded.ingest.token]);
     try {

@@ -63,6 +63,8 @@ export const ROW = {
   ingestR3: "broker ingest (R3)",
   ingestR3Group: "broker ingest (R3, group commit)",
   drainR3: "broker pull drain (R3, HTTP, ack by token)",
+  publisherDirect: "publisher alone, single publishes",
+  publisherGroup: "publisher alone, group commit",
 } as const;
 
 /** A single consumer's HTTP drain must reach this (issue 15). */
