@@ -58,6 +58,7 @@ describe("evaluateTargets", () => {
       row(ROW.httpDrainTokens, 5000, undefined, undefined, "msgs/s"),
       row(ROW.rawDrain, 10000, undefined, undefined, "msgs/s"),
       row(ROW.e2e, 475, 4, 20),
+      row(ROW.sse, 475, 5, 25),
       row(ROW.callout, 150, 5, 20, "conn/s"),
     ],
     { rss: { underLoadMiB: 150, soakStartMiB: 200, soakEndMiB: 215, soakSeconds: 120 } },
@@ -65,7 +66,7 @@ describe("evaluateTargets", () => {
 
   it("passes every target at the boundaries' good side", () => {
     const t = evaluateTargets(passing);
-    expect(t.map((x) => x.status)).toEqual(Array(11).fill("PASS"));
+    expect(t.map((x) => x.status)).toEqual(Array(13).fill("PASS"));
   });
 
   it("misses each target on the wrong side of its ratio", () => {
@@ -79,6 +80,7 @@ describe("evaluateTargets", () => {
         row(ROW.httpDrainTokens, 4990, undefined, undefined, "msgs/s"),
         row(ROW.rawDrain, 10000, undefined, undefined, "msgs/s"),
         row(ROW.e2e, 475, 5.1, 25.1),
+        row(ROW.sse, 475, 5.1, 25.1),
         row(ROW.callout, 99, 5, 26, "conn/s"),
       ],
       { rss: { underLoadMiB: 150, soakStartMiB: 200, soakEndMiB: 221, soakSeconds: 120 } },
@@ -92,6 +94,8 @@ describe("evaluateTargets", () => {
     expect(s["HTTP pull drain, one consumer"]).toBe("MISS"); // 4999 < 5000
     expect(s["end-to-end p50"]).toBe("MISS");
     expect(s["end-to-end p99"]).toBe("MISS");
+    expect(s["SSE latency p50 (202 → event)"]).toBe("MISS");
+    expect(s["SSE latency p99 (202 → event)"]).toBe("MISS");
     expect(s["callout connections/s"]).toBe("MISS");
     expect(s["callout p99"]).toBe("MISS");
     expect(s["gateway RSS across 120 s soak"]).toBe("MISS"); // +21 MiB > max(16, 20)

@@ -36,6 +36,7 @@ import { startBenchCluster } from "./cluster.js";
 import { measureDurables } from "./durables.js";
 import { httpDrain, rawDrain } from "./drain.js";
 import { openLoop } from "./e2e.js";
+import { sseLatency } from "./sse.js";
 import { httpRequest, keepAliveAgent } from "./http.js";
 import { cpuMeter, rssMiB } from "./proc.js";
 import { REPO_ROOT, spawnNode, waitForAnnouncedPort, waitForHttpOk, type NodeChild } from "./processes.js";
@@ -45,7 +46,7 @@ import { median, parseBenchDuration, summarize } from "./stats.js";
 import { runWrk, wrkErrors, writeWrkScript, type SignedDelivery } from "./wrk.js";
 import type { CalloutBenchContext, CalloutMeasurement } from "./types.js";
 
-const PHASES = ["baselines", "ingest", "modes", "drain", "e2e", "callout", "durables"] as const;
+const PHASES = ["baselines", "ingest", "modes", "drain", "e2e", "sse", "callout", "durables"] as const;
 type Phase = (typeof PHASES)[number];
 
 const program = new Command("bench")
@@ -353,7 +354,7 @@ async function main(): Promise<void> {
   }
 
   // ---- the broker ----
-  const needsGateway = runs("ingest") || runs("drain") || runs("e2e");
+  const needsGateway = runs("ingest") || runs("drain") || runs("e2e") || runs("sse");
   let gateway: NodeChild | undefined;
   let gatewayUrl = "";
   let profileDir: string | undefined;
@@ -568,6 +569,40 @@ async function main(): Promise<void> {
       report.rss = { underLoadMiB: Number(info.rssUnderLoadMiB ?? Number.NaN), soakStartMiB: median(first), soakEndMiB: median(last), soakSeconds };
     }
     info.rssSamples = samples;
+  }
+
+  if (runs("sse") && gateway) {
+    // Issue 14: from the sender's 202 to the event on an SSE reader, at the end-to-end rate.
+    const rate = Math.max(1, Math.round(ingestRow ? ingestRow.rate / 2 : Number(opts.rate ?? 500)));
+    const durationMs = quick ? 8_000 : 20_000;
+    const delivery = await githubDelivery(seeded.e2e.secret);
+    const headers = Object.fromEntries(Object.entries(delivery.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    const agent = keepAliveAgent(64);
+    const created = await httpRequest(agent, "POST", `${gatewayUrl}/api/v1/consumers`, { authorization: `Bearer ${seeded.e2e.token}`, "content-type": "application/json" }, JSON.stringify({ name: "sse", start: "new" }));
+    if (created.status !== 201) throw new Error(`POST /api/v1/consumers: ${created.status} ${created.body.toString().slice(0, 300)}`);
+    log(`SSE latency: open loop at ${rate}/s for ${durationMs / 1000} s, one stream (ack=auto)`);
+    const meter = cpuMeter({ gateway: gateway.pid, nats: pids.nats, postgres: pids.postgres });
+    try {
+      const r = await sseLatency({
+        agent,
+        baseUrl: gatewayUrl,
+        path: "/webhook/bench/e2e",
+        body: delivery.body,
+        headers,
+        token: seeded.e2e.token,
+        consumer: "sse",
+        ratePerSecond: rate,
+        durationMs,
+        warmupMs: Math.min(2_000, durationMs * 0.1),
+        signal: abort.signal,
+      });
+      const s = summarize(r.latenciesMs);
+      report.rows.push({ name: ROW.sse, unit: "req/s", rate: r.accepted / r.seconds, p50Ms: s.p50, p99Ms: s.p99, errors: r.failed + r.lost, cpu: meter.stop(), note: `open loop at ${rate}/s` });
+      info.sse = { rate, ...s, sent: r.sent, accepted: r.accepted, failed: r.failed, lost: r.lost, seconds: r.seconds };
+      log(`SSE latency: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms over ${s.count} events; failed ${r.failed}, lost ${r.lost} (${elapsed()})`);
+    } finally {
+      agent.destroy();
+    }
   }
 
   if (runs("durables")) {

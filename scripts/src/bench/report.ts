@@ -56,6 +56,7 @@ export const ROW = {
   httpDrainTokens: "broker pull drain (HTTP, ack by token)",
   rawDrain: "raw JetStream drain",
   e2e: "broker end-to-end",
+  sse: "broker SSE latency (202 → event)",
   callout: "auth callout",
   // Durability modes (see the README, "Durability modes and their cost").
   ingestGroup: "broker ingest (group commit)",
@@ -133,6 +134,8 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
   }
   out.push(maxTarget("end-to-end p50", e2e?.p50Ms, 5, "≤ 5 ms", fmtMs));
   out.push(maxTarget("end-to-end p99", e2e?.p99Ms, 25, "≤ 25 ms", fmtMs));
+  out.push(maxTarget("SSE latency p50 (202 → event)", row(ROW.sse)?.p50Ms, 5, "≤ 5 ms", fmtMs));
+  out.push(maxTarget("SSE latency p99 (202 → event)", row(ROW.sse)?.p99Ms, 25, "≤ 25 ms", fmtMs));
   if (callout) {
     out.push({
       target: "callout connections/s",
