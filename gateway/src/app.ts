@@ -4,6 +4,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ConsumerManager, Database, SecretBox } from "@wb/authz";
 import type { Logger } from "pino";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import { BrokerError, MAX_API_BODY_BYTES } from "@wb/authz";
 import type { Config } from "./config.js";
 import type { EndpointCache } from "./endpoint-cache.js";
@@ -16,6 +17,7 @@ import { requireDatabase, type DatabaseReadiness } from "./middleware/require-da
 import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
 import { NatsLink } from "./nats/link.js";
+import { natsDown } from "./nats/publish-errors.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { consumerRoutes } from "./routes/consumers.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -91,6 +93,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
+  // What cannot be answered without JetStream is refused at once while the NATS connection is
+  // down, instead of after a request timeout (both are 503 unavailable, see errors.ts).
+  const needsNats = createMiddleware(async (_c, next) => {
+    if (!link.up) throw natsDown();
+    await next();
+  });
+  for (const path of ["/me", "/messages", "/messages/*", "/consumers/:name"]) api.use(path, needsNats);
   api.route("/me", meRoutes({ ...deps, db }));
   api.route("/messages/stream", streamRoutes({ ...deps, db, verifier: deps.auth.verifier }));
   api.route("/messages", messageRoutes({ ...deps, db, link }));

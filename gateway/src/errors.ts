@@ -3,6 +3,8 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { BrokerError } from "@wb/authz";
 import type { Logger } from "pino";
+import { ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
+import { JetStreamApiError, JetStreamError } from "@nats-io/jetstream";
 
 export { BrokerError };
 
@@ -13,6 +15,7 @@ export function errorHandler(log: Logger) {
     let status = 500;
     let code = "internal";
     let message = "internal error";
+    const down = err instanceof BrokerError ? undefined : dependencyUnavailable(err);
     if (err instanceof BrokerError) {
       status = err.status;
       code = err.code;
@@ -21,13 +24,13 @@ export function errorHandler(log: Logger) {
       // The rest of an oversized body stays unread: do not reuse the connection. Unless it is
       // being drained (readBodyLimited): closing then would reset the sender before it reads the 413.
       if (err.code === "payload_too_large" && !isDraining(err)) c.header("Connection", "close");
-    } else if (databaseUnreachable(err)) {
-      // Not a bug of ours: the client should come back (ingest does not need the database).
+    } else if (down) {
+      // Not a bug of ours: a dependency is down or restarting, and the client should come back.
       status = 503;
       code = "unavailable";
-      message = "the database is unreachable; retry later";
-      c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
-      log.warn({ err, reqId: requestId }, "database unreachable");
+      message = down.message;
+      c.header("Retry-After", String(down.retryAfterSeconds));
+      log.warn({ err, reqId: requestId, dependency: down.dependency }, `${down.dependency} unavailable`);
     } else if (err instanceof HTTPException) {
       status = err.status;
       code = status === 413 ? "payload_too_large" : status === 401 ? "unauthenticated" : "invalid_request";
@@ -40,8 +43,48 @@ export function errorHandler(log: Logger) {
   };
 }
 
-/** Seconds a client is asked to wait when PostgreSQL cannot be reached. */
+/** A dependency outage, as the client is told about it: always 503 `unavailable` with Retry-After. */
+export interface Unavailable {
+  dependency: "postgres" | "nats";
+  message: string;
+  retryAfterSeconds: number;
+}
+
+/** Seconds a client is asked to wait: PostgreSQL restarts take a few seconds, a NATS reconnect about one. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+export const NATS_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The one mapping of dependency failures (PostgreSQL, NATS/JetStream) to `503 unavailable`
+ * (issue 16 #2). Anything else that is not a BrokerError is a bug of ours: 500 and
+ * "unhandled error" in the log.
+ */
+export function dependencyUnavailable(err: unknown): Unavailable | undefined {
+  if (databaseUnreachable(err)) {
+    return { dependency: "postgres", message: "the database is unreachable; retry later", retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS };
+  }
+  if (natsUnreachable(err)) {
+    return { dependency: "nats", message: "the message store is unreachable or restarting; retry shortly", retryAfterSeconds: NATS_RETRY_AFTER_SECONDS };
+  }
+  return undefined;
+}
+
+/** Connection-level NATS errors of nats.js: the connection is down, closing, or nobody answered in time. */
+const NATS_DOWN: (abstract new (...args: never[]) => Error)[] = [TimeoutError, ClosedConnectionError, DrainingConnectionError, ConnectionError, NoRespondersError, RequestError];
+/** JetStream API errors that mean "not now" rather than "wrong": temporarily unavailable (10008), no responders/timeouts by status. */
+const JS_UNAVAILABLE_CODES = new Set([10008]);
+const JS_UNAVAILABLE_STATUS = new Set([408, 503]);
+
+/** True when `err` (or what it wraps) says NATS or JetStream cannot serve the request right now. */
+export function natsUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (NATS_DOWN.some((k) => e instanceof k)) return true;
+    if (e instanceof JetStreamApiError && (JS_UNAVAILABLE_CODES.has(e.code) || JS_UNAVAILABLE_STATUS.has(e.status))) return true;
+    // A pull whose heartbeats stopped: the server went away under it.
+    if (e instanceof JetStreamError && /heartbeats missed/i.test(e.message)) return true;
+  }
+  return false;
+}
 
 /** Connection-level failures (node-postgres and its socket), as opposed to a query that is wrong. */
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "57P01", "57P02", "57P03", "53300"]);

@@ -1,4 +1,5 @@
 import { BrokerError } from "@wb/authz";
+import { NATS_RETRY_AFTER_SECONDS } from "../errors.js";
 
 /**
  * Maps a failed JetStream publish to 503 + Retry-After. Whatever went wrong, the sender must
@@ -16,5 +17,5 @@ export function publishError(err: unknown): BrokerError {
 
 /** The answer while the NATS connection is down or reconnecting: at once, not after a timeout. */
 export function natsDown(): BrokerError {
-  return new BrokerError("unavailable", "the broker is reconnecting to its message store; retry shortly", { retryAfterSeconds: 2 });
+  return new BrokerError("unavailable", "the broker is reconnecting to its message store; retry shortly", { retryAfterSeconds: NATS_RETRY_AFTER_SECONDS });
 }

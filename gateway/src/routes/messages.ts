@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Hono } from "hono";
-import { DeliverPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import {
@@ -136,13 +136,13 @@ export function messageRoutes(deps: MessagesDeps) {
     let consumer: Consumer | undefined;
     try {
       consumer = await open();
-      await collect(consumer, q.data.limit, wait, take, () => shown.length, waiting);
+      await collect(consumer, q.data.limit, wait, take, () => shown.length, deps.link, waiting);
     } catch (err) {
       // The durable was deleted behind this process's back (CLI, another gateway): once more.
       if (replay || !isConsumerGone(err)) throw err;
       deps.consumers.forget(row.durableName);
       consumer = await open();
-      await collect(consumer, q.data.limit, wait, take, () => shown.length, waiting);
+      await collect(consumer, q.data.limit, wait, take, () => shown.length, deps.link, waiting);
     } finally {
       if (replay) {
         // The replay's ephemeral consumer goes with the request (JetStream would keep it 5 minutes).
@@ -249,6 +249,9 @@ export function messageRoutes(deps: MessagesDeps) {
  * than the server's pending count. A pull is never abandoned with open slots: the server would
  * fill them after the response and the messages would sit unseen until the ack wait ran out
  * (the bench caught exactly that with a single large pull cut short).
+ * A pull pending when the NATS connection drops is ended with `natsDown()` (503): nats.js would
+ * hold it until the reconnect, however long that takes (issue 16 #2). What it had taken is not
+ * returned; it comes back after the ack wait.
  */
 async function collect(
   consumer: Consumer,
@@ -256,12 +259,14 @@ async function collect(
   waitMs: number,
   take: (m: Delivery) => void,
   shown: () => number,
+  link: NatsLink,
   waiting?: (n: number) => Promise<Delivery[]>,
 ): Promise<void> {
   const deadline = Date.now() + waitMs;
   while (shown() === 0) {
     const remaining = deadline - Date.now();
-    const first = await consumer.next({ expires: Math.max(MIN_FETCH_MS, remaining) });
+    let first: JsMsg | undefined;
+    for await (const m of whileUp(await consumer.fetch({ max_messages: 1, expires: Math.max(MIN_FETCH_MS, remaining) }), link)) first = m;
     if (!first) return;
     take(first);
     if (waiting) {
@@ -284,7 +289,7 @@ async function collect(
       while (shown() < limit && pending > 0) {
         let got = 0;
         const batch = await consumer.fetch({ max_messages: Math.min(limit - shown(), pending), expires: MIN_FETCH_MS });
-        for await (const m of batch) {
+        for await (const m of whileUp(batch, link)) {
           take(m);
           pending = m.info.pending;
           got++;
@@ -293,5 +298,17 @@ async function collect(
       }
     }
     if (Date.now() >= deadline - MIN_FETCH_MS / 2) return;
+  }
+}
+
+/** The pull's messages, ended with `natsDown()` as soon as the connection drops (or at once if it is down). */
+async function* whileUp(pull: ConsumerMessages, link: NatsLink): AsyncGenerator<JsMsg> {
+  const stop = () => pull.stop(natsDown());
+  const off = link.onChange(stop);
+  if (!link.up) stop();
+  try {
+    yield* pull;
+  } finally {
+    off();
   }
 }
