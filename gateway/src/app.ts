@@ -18,6 +18,7 @@ import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
 import { NatsLink } from "./nats/link.js";
 import { natsDown } from "./nats/publish-errors.js";
+import type { AckedPurger } from "./nats/purge.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { consumerRoutes } from "./routes/consumers.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -59,6 +60,8 @@ export interface AppDeps {
   startup?: DatabaseReadiness;
   /** Aborted when the gateway begins to shut down: long-lived responses (event streams) end. */
   shutdown?: AbortSignal;
+  /** Removes acked deliveries when the stream fills up; undefined when STREAM_PURGE_ACKED_AT is off. */
+  purger?: AckedPurger;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
@@ -73,8 +76,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     throw new BrokerError("not_found", `no route for ${c.req.method} ${c.req.path}`);
   });
 
-  app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME, link }));
-  app.route("/webhook", ingestRoutes({ ...deps, link }));
+  app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME, link, purgeAckedAt: deps.config.STREAM_PURGE_ACKED_AT }));
+  const purger = deps.purger;
+  app.route("/webhook", ingestRoutes({ ...deps, link, onStreamFull: purger && (() => purger.kick()) }));
   // Everything below reads PostgreSQL: 503 with Retry-After until the gateway's start on it is done.
   if (deps.startup) for (const prefix of ["/.well-known/*", "/auth/*", "/api/*"]) app.use(prefix, requireDatabase(deps.startup));
   app.route("/.well-known", jwksRoutes(deps));

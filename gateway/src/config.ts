@@ -57,6 +57,21 @@ export const configSchema = z.object({
    * a stream at 1,000 unless the stream sets its own limit.
    */
   STREAM_MAX_CONSUMERS: z.coerce.number().int().min(1).default(100_000),
+  /**
+   * Once the stream is this full (percent of STREAM_MAX_BYTES), deliveries every reader has
+   * acked are removed to make room (gateway/src/nats/purge.ts has the policy); `off` never.
+   */
+  STREAM_PURGE_ACKED_AT: z
+    .string()
+    .default("80%")
+    .transform((v, ctx) => {
+      if (v.trim().toLowerCase() === "off") return null;
+      const m = /^(\d{1,3}(?:\.\d+)?)%?$/.exec(v.trim());
+      if (!m || Number(m[1]) > 100) ctx.addIssue({ code: "custom", message: `${v}: use a percentage of STREAM_MAX_BYTES from 0% to 100%, or off` });
+      return m ? Number(m[1]) : null;
+    }),
+  /** How often each gateway checks for acked deliveries to remove (also at once when a publish is refused as full). */
+  STREAM_PURGE_INTERVAL: duration("1m"),
   MAX_BODY_BYTES: bytes("25MiB"),
   ACK_WAIT: duration("30s"),
   MAX_POLL_WAIT: duration("30s"),

@@ -17,6 +17,7 @@ import { EndpointCache } from "./endpoint-cache.js";
 import { connectNats } from "./nats/connection.js";
 import { ensureStream } from "./nats/stream.js";
 import { coalescesBatchSyncs, GROUP_COMMIT_MIN_SERVER } from "./nats/group-commit.js";
+import { AckedPurger } from "./nats/purge.js";
 
 export interface RunningGateway {
   url: string;
@@ -45,7 +46,13 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     throw err;
   }
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, config);
+  try {
+    await ensureStream(jsm, config, log);
+  } catch (err) {
+    await nc.close().catch(() => {});
+    await database.close();
+    throw err;
+  }
   const js = jetstream(nc);
   const box = new SecretBox(config.SECRET_KEY);
   const endpoints = new EndpointCache({ db: database.db, box, nc, log, refreshMs: config.ENDPOINT_REFRESH_INTERVAL });
@@ -94,6 +101,11 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     throw err;
   }
   const shutdown = new AbortController();
+  const purger =
+    config.STREAM_PURGE_ACKED_AT === null
+      ? undefined
+      : new AckedPurger({ db: database.db, jsm, stream: config.STREAM_NAME, thresholdPercent: config.STREAM_PURGE_ACKED_AT, intervalMs: config.STREAM_PURGE_INTERVAL, log });
+  purger?.start();
   const app = createApp({
     config,
     log,
@@ -109,6 +121,7 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     github: github?.login,
     startup,
     shutdown: shutdown.signal,
+    purger,
   });
 
   const server: ServerType = await new Promise((resolve) => {
@@ -142,6 +155,7 @@ export async function startGateway(config: Config, log = createLogger("gateway",
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await startup.stop();
       endpoints.stop();
+      purger?.stop();
       auth.stop();
       await github?.sync.stop();
       deadLetters.stop();

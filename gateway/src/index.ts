@@ -5,8 +5,9 @@ export { GitHubClient, GitHubError, type GitHubConfig, type GitHubTokens } from 
 export { githubAccessToken } from "./github/tokens.js";
 export { GitHubSync, type SyncOutcome } from "./github/sync.js";
 export { startGateway, GATEWAY_CONNECTION_NAME, type RunningGateway } from "./gateway.js";
-export { streamConfig } from "./nats/stream.js";
 export { directPublisher, GroupCommitPublisher, type Publisher } from "./nats/group-commit.js";
+export { ensureStream, retentionLoss, streamConfig } from "./nats/stream.js";
+export { percentFull, purgeAcked, type PurgeResult } from "./nats/purge.js";
 export { providers, providerNames, getProvider } from "./webhooks/index.js";
 export { validateProviderOptions } from "./webhooks/options.js";
 export { ENDPOINTS_CHANGED_SUBJECT } from "@wb/authz";

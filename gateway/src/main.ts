@@ -17,6 +17,12 @@ const log = createLogger("gateway", { level: config.LOG_LEVEL, format: config.LO
 // PostgreSQL down is not a reason to stop (startGateway serves and retries); anything else that
 // stops the start (NATS unreachable, a wrong database password) is one logged line, then exit 1.
 const gateway = await startGateway(config, log).catch((err) => {
+  // A setting the running system refuses (a retention change that deletes deliveries, a body
+  // limit over max_payload): its whole message, which names the fix.
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
   log.fatal({ err }, `cannot start: ${(err as Error).message.split("\n")[0]}`);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Database } from "@wb/authz";
 import type { EndpointCache } from "../endpoint-cache.js";
 import type { NatsLink } from "../nats/link.js";
+import { percentFull } from "../nats/purge.js";
 import type { DatabaseReadiness } from "../middleware/require-database.js";
 
 export interface HealthDeps {
@@ -16,6 +17,8 @@ export interface HealthDeps {
   link?: NatsLink;
   /** The gateway's start on PostgreSQL; until it is done, postgres is reported down with its reason. */
   startup?: DatabaseReadiness;
+  /** STREAM_PURGE_ACKED_AT (null: off), shown beside how full the stream is. */
+  purgeAckedAt?: number | null;
 }
 
 export function healthRoutes(deps: HealthDeps) {
@@ -30,8 +33,19 @@ export function healthRoutes(deps: HealthDeps) {
     if (scope !== "all" && scope !== "ingest") {
       return c.json({ error: { code: "invalid_request", message: "for must be ingest or all" } }, 400);
     }
+    let stream: Record<string, unknown> | undefined;
     const checks = await Promise.all([
-      deps.link && !deps.link.up ? "down: not connected to NATS (reconnecting)" : deps.jsm.streams.info(deps.stream).then(() => "ok", (e: Error) => `down: ${e.message}`),
+      deps.link && !deps.link.up
+        ? "down: not connected to NATS (reconnecting)"
+        : deps.jsm.streams.info(deps.stream).then(
+            (info) => {
+              // How full it is: a full stream refuses new deliveries (503) but the gateway is not broken.
+              const percent = percentFull(info);
+              stream = { messages: info.state.messages, bytes: info.state.bytes, max_bytes: info.config.max_bytes, max_msgs: info.config.max_msgs, percent_full: percent, full: percent >= 100, purge_acked_at: deps.purgeAckedAt ?? null };
+              return "ok";
+            },
+            (e: Error) => `down: ${e.message}`,
+          ),
       scope !== "all"
         ? undefined
         : deps.startup && !deps.startup.ready
@@ -40,7 +54,7 @@ export function healthRoutes(deps: HealthDeps) {
     ]);
     const result = { jetstream: checks[0], ...(checks[1] !== undefined && { postgres: checks[1] }), endpoint_cache: deps.endpoints.ready ? "ok" : "not loaded" };
     const ok = Object.values(result).every((v) => v === "ok");
-    return c.json({ status: ok ? "ok" : "unavailable", checks: result }, ok ? 200 : 503);
+    return c.json({ status: ok ? "ok" : "unavailable", checks: result, ...(stream && { stream }) }, ok ? 200 : 503);
   });
   return app;
 }

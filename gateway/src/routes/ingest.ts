@@ -13,7 +13,7 @@ import type { AppEnv } from "../env.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
 import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
 import { directPublisher, GroupCommitPublisher } from "../nats/group-commit.js";
-import { natsDown, publishError } from "../nats/publish-errors.js";
+import { isStorageFull, natsDown, publishError, STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS, STREAM_FULL_RETRY_AFTER_SECONDS } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
 
 /** Sender headers never stored: credentials that would let a reader forge deliveries. */
@@ -26,6 +26,8 @@ export interface IngestDeps {
   endpoints: EndpointCache;
   config: Config;
   link: NatsLink;
+  /** Called when a publish is refused for lack of room (the purge of acked deliveries). */
+  onStreamFull?: () => void;
 }
 
 export function ingestRoutes(deps: IngestDeps) {
@@ -128,7 +130,8 @@ export function ingestRoutes(deps: IngestDeps) {
       return c.json({ id: ack.seq, received_at: firstReceivedAt ?? receivedAt, duplicate: ack.duplicate }, 202);
     } catch (err) {
       if (err instanceof BrokerError) throw err;
-      throw publishError(err);
+      if (isStorageFull(err)) deps.onStreamFull?.();
+      throw publishError(err, deps.onStreamFull ? STREAM_FULL_RETRY_AFTER_SECONDS : STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS);
     }
   });
 

@@ -56,6 +56,8 @@ describe("stream info", () => {
     });
     expect(info.messages).toBeGreaterThanOrEqual(2);
     expect(info.bytes).toBeGreaterThan(0);
+    expect(info.percent_full).toBeGreaterThanOrEqual(0);
+    expect(info.percent_full).toBeLessThan(1); // a few KB of 10 GiB
     expect(info.first_seq).toBeLessThanOrEqual(a);
     expect(info.last_seq).toBeGreaterThanOrEqual(b);
 
@@ -64,6 +66,7 @@ describe("stream info", () => {
     expect(table.stdout).toMatch(/^stream: +CLI_/m);
     expect(table.stdout).toMatch(/^max_bytes: +10737418240 \(10 GiB\)$/m);
     expect(table.stdout).toMatch(/^discard: +new \(when full/m);
+    expect(table.stdout).toMatch(/^full: +0(\.\d)?%$/m);
   });
 
   it("says so when the stream does not exist (exit 1) or NATS is not configured (exit 2)", async () => {
