@@ -1,0 +1,103 @@
+/**
+ * The ledger of a fault run: every delivery sent and the answer it got, every answer of the API
+ * during the run, every message read and when it was acked; and the verdict drawn from it
+ * against what the stream really holds. Pure apart from the clock: the checks are functions of
+ * the ledger and the stored map.
+ */
+export type Kind = "ingest" | "pull" | "ack";
+
+export interface Answer {
+  kind: Kind;
+  at: number;
+  /** HTTP status, or 0 when no answer came (connection refused or reset: the gateway was down). */
+  status: number;
+  retryAfter: string | null;
+  code?: string;
+}
+
+export interface Sent {
+  deliveryId: string;
+  at: number;
+  status: number;
+  /** The stream sequence a 202 named. */
+  seq?: number;
+  /** How long the answer took. */
+  ms: number;
+}
+
+export class Ledger {
+  readonly sent: Sent[] = [];
+  readonly answers: Answer[] = [];
+  /** Stream sequence → when its ack was answered 200. */
+  readonly ackedAt = new Map<number, number>();
+  readonly reads: { seq: number; at: number; deliveryCount: number }[] = [];
+  /** Reads of a message after its ack had been answered 200. */
+  readonly redeliveredAfterAck: { seq: number; ackedAt: number; readAt: number; deliveryCount: number }[] = [];
+
+  answer(a: Answer): void {
+    this.answers.push(a);
+  }
+
+  read(seq: number, deliveryCount: number, at = Date.now()): void {
+    this.reads.push({ seq, at, deliveryCount });
+    const acked = this.ackedAt.get(seq);
+    if (acked !== undefined) this.redeliveredAfterAck.push({ seq, ackedAt: acked, readAt: at, deliveryCount });
+  }
+}
+
+export interface Verdict {
+  sent: number;
+  accepted: number;
+  /** 2xx answers whose delivery is not in the stream at the sequence named (must be 0). */
+  acceptedNotStored: number;
+  /** Non-2xx answers whose delivery is in the stream anyway (allowed: the sender retries and gets a duplicate). */
+  refusedButStored: number;
+  stored: number;
+  /** Stored deliveries the reader never had acked by the end (must be 0). */
+  unread: number;
+  /** Acked (200) deliveries delivered again (the README's ~100 ms window after a kill -9 of nats-server). */
+  redeliveredAfterAck: number;
+  /** 5xx other than 503, or 503 without Retry-After (must be 0). */
+  badAnswers: Answer[];
+  /** Per kind: 503s with Retry-After, and attempts that got no answer at all. */
+  outage: Record<Kind, { unavailable: number; noAnswer: number; retryAfter: string[] }>;
+}
+
+/** Draws the verdict from the ledger and what the stream holds (delivery id → sequence). */
+export function verdict(ledger: Ledger, stored: ReadonlyMap<string, number>): Verdict {
+  const accepted = ledger.sent.filter((s) => s.status >= 200 && s.status < 300);
+  const storedSeqs = new Set(stored.values());
+  const outage = {} as Verdict["outage"];
+  for (const kind of ["ingest", "pull", "ack"] as const) {
+    const mine = ledger.answers.filter((a) => a.kind === kind);
+    outage[kind] = {
+      unavailable: mine.filter((a) => a.status === 503 && a.retryAfter).length,
+      noAnswer: mine.filter((a) => a.status === 0).length,
+      retryAfter: [...new Set(mine.filter((a) => a.status === 503).map((a) => a.retryAfter ?? "none"))],
+    };
+  }
+  return {
+    sent: ledger.sent.length,
+    accepted: accepted.length,
+    acceptedNotStored: accepted.filter((s) => stored.get(s.deliveryId) !== s.seq).length,
+    refusedButStored: ledger.sent.filter((s) => (s.status < 200 || s.status >= 300) && stored.has(s.deliveryId)).length,
+    stored: stored.size,
+    unread: [...storedSeqs].filter((seq) => !ledger.ackedAt.has(seq)).length,
+    redeliveredAfterAck: ledger.redeliveredAfterAck.length,
+    badAnswers: ledger.answers.filter((a) => (a.status >= 500 && a.status !== 503) || (a.status === 503 && !a.retryAfter)),
+    outage,
+  };
+}
+
+/**
+ * The promises of the README, as failures (empty: kept). A redelivery after a 200 ack is a
+ * failure unless the scenario kills nats-server (`ackWindow`): the README documents that window.
+ */
+export function broken(v: Verdict, opts: { ackWindow: boolean }): string[] {
+  const out: string[] = [];
+  if (!opts.ackWindow && v.redeliveredAfterAck > 0) out.push(`${v.redeliveredAfterAck} deliveries acked with 200 were delivered again`);
+  if (v.acceptedNotStored > 0) out.push(`${v.acceptedNotStored} deliveries answered 2xx are not stored`);
+  if (v.unread > 0) out.push(`${v.unread} stored deliveries were never read and acked`);
+  if (v.badAnswers.length > 0) out.push(`${v.badAnswers.length} answers were 5xx other than 503 + Retry-After (${[...new Set(v.badAnswers.map((a) => `${a.kind} ${a.status}`))].join(", ")})`);
+  return out;
+}
