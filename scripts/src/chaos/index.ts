@@ -19,10 +19,11 @@ const program = new Command("chaos")
   .option("--short", "one round per scenario, shorter phases (what the test suite runs)")
   .option("--only <names>", `comma-separated subset of ${SCENARIOS.map((s) => s.name).join(",")}`)
   .option("--rate <n>", "deliveries per second", "50")
+  .option("--rounds <n>", "kills of nats-server in nats-kill (default 3, --short 1)")
   .option("--json", "print the results as JSON");
 
 export async function main(argv: string[]): Promise<number> {
-  const o = program.parse(argv, { from: "user" }).opts<{ short?: boolean; only?: string; rate: string; json?: boolean }>();
+  const o = program.parse(argv, { from: "user" }).opts<{ short?: boolean; only?: string; rate: string; rounds?: string; json?: boolean }>();
   const only = o.only?.split(",").map((x) => x.trim());
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (unknown.length > 0) {
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`chaos: nats-server ${version}, ${o.rate} deliveries/s${o.short ? ", short" : ""}; data in ${dir}`);
     for (const s of SCENARIOS.filter((x) => !only || only.includes(x.name))) {
       console.error(`- ${s.name}: ${s.what}`);
-      const r = await runScenario(s, { natsBinary, dir, postgresUrl: postgres.server.url, postgres, rate: Number(o.rate), short: o.short ?? false });
+      const r = await runScenario(s, { natsBinary, dir, postgresUrl: postgres.server.url, postgres, rate: Number(o.rate), short: o.short ?? false, rounds: o.rounds === undefined ? undefined : Number(o.rounds) });
       results.push(r);
       console.error(`  ${r.broken.length === 0 ? "kept" : `BROKEN: ${r.broken.join("; ")}`} (${r.seconds} s)`);
     }

@@ -30,7 +30,7 @@ export class Ledger {
   readonly answers: Answer[] = [];
   /** Stream sequence → when its ack was answered 200. */
   readonly ackedAt = new Map<number, number>();
-  readonly reads: { seq: number; at: number; deliveryCount: number }[] = [];
+  readonly reads: { seq: number; at: number; deliveryCount: number; deliveryId: string }[] = [];
   /** Reads of a message after its ack had been answered 200. */
   readonly redeliveredAfterAck: { seq: number; ackedAt: number; readAt: number; deliveryCount: number }[] = [];
 
@@ -38,8 +38,8 @@ export class Ledger {
     this.answers.push(a);
   }
 
-  read(seq: number, deliveryCount: number, at = Date.now()): void {
-    this.reads.push({ seq, at, deliveryCount });
+  read(seq: number, deliveryCount: number, deliveryId: string, at = Date.now()): void {
+    this.reads.push({ seq, at, deliveryCount, deliveryId });
     const acked = this.ackedAt.get(seq);
     if (acked !== undefined) this.redeliveredAfterAck.push({ seq, ackedAt: acked, readAt: at, deliveryCount });
   }
@@ -63,9 +63,15 @@ export interface Verdict {
   outage: Record<Kind, { unavailable: number; noAnswer: number; retryAfter: string[] }>;
 }
 
-/** Draws the verdict from the ledger and what the stream holds (delivery id → sequence). */
+/**
+ * Draws the verdict from the ledger and what the stream holds at the end (delivery id →
+ * sequence). A delivery the reader read at the sequence its 202 named was stored too, even if
+ * it is gone by the end (the purge of acked deliveries removed it).
+ */
 export function verdict(ledger: Ledger, stored: ReadonlyMap<string, number>): Verdict {
   const accepted = ledger.sent.filter((s) => s.status >= 200 && s.status < 300);
+  const readAt = new Map(ledger.reads.map((r) => [r.seq, r.deliveryId]));
+  const wasStored = (s: Sent) => stored.get(s.deliveryId) === s.seq || (s.seq !== undefined && readAt.get(s.seq) === s.deliveryId);
   const storedSeqs = new Set(stored.values());
   const outage = {} as Verdict["outage"];
   for (const kind of ["ingest", "pull", "ack"] as const) {
@@ -79,7 +85,7 @@ export function verdict(ledger: Ledger, stored: ReadonlyMap<string, number>): Ve
   return {
     sent: ledger.sent.length,
     accepted: accepted.length,
-    acceptedNotStored: accepted.filter((s) => stored.get(s.deliveryId) !== s.seq).length,
+    acceptedNotStored: accepted.filter((s) => !wasStored(s)).length,
     refusedButStored: ledger.sent.filter((s) => (s.status < 200 || s.status >= 300) && stored.has(s.deliveryId)).length,
     stored: stored.size,
     unread: [...storedSeqs].filter((seq) => !ledger.ackedAt.has(seq)).length,

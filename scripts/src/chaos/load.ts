@@ -77,8 +77,8 @@ export function startReader(rig: Rig, ledger: Ledger, paused: () => boolean = ()
         await sleep(200);
         continue;
       }
-      const messages: { id: number; delivery_count: number; ack_token: string }[] = page.body.messages;
-      for (const m of messages) ledger.read(m.id, m.delivery_count);
+      const messages: { id: number; delivery_count: number; ack_token: string; delivery_id: string }[] = page.body.messages;
+      for (const m of messages) ledger.read(m.id, m.delivery_count, m.delivery_id);
       if (messages.length === 0) continue;
       for (;;) {
         const ackAt = Date.now();

@@ -103,11 +103,19 @@ export class Rig {
     await this.startGateway();
     this.admin = await connect({ servers: this.nats.url, user: "admin", pass: this.nats.users.admin.password, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     this.jsm = await jetstreamManager(this.admin, { timeout: 10_000 });
+    void this.#watchAdmin();
   }
 
   async startGateway(): Promise<void> {
     this.gateway = spawnNode({ name: "gateway", script: "gateway/src/main.ts", env: this.#env, logPath: join(this.opts.dir, `gateway-${++this.#gatewayRuns}.log`) });
     await waitForHttpOk(this.gateway, `${this.url}/readyz`, 60_000);
+  }
+
+  /** Whether the admin connection closed for good, and why (the stream is read on a fresh one anyway). */
+  adminClosed: string | undefined;
+  async #watchAdmin(): Promise<void> {
+    const err = await this.admin.closed();
+    this.adminClosed = err ? String(err) : "closed";
   }
 
   /** SIGKILL, as in a crash of the gateway's machine or process. */
@@ -131,16 +139,22 @@ export class Rig {
     };
   }
 
-  /** Every stored delivery: sender's delivery id → stream sequence. */
+  /** Every stored delivery: sender's delivery id → stream sequence (on a fresh connection: the server was killed meanwhile). */
   async stored(): Promise<Map<string, number>> {
-    const { state } = await this.jsm.streams.info(this.stream);
-    const out = new Map<string, number>();
-    for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-      const m = await this.jsm.direct.getMessage(this.stream, { seq }).catch(() => null);
-      const id = m?.header.get("Wb-Delivery-Id");
-      if (m && id) out.set(id, m.seq);
+    const nc = await connect({ servers: this.nats.url, user: "admin", pass: this.nats.users.admin.password });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+      const { state } = await jsm.streams.info(this.stream);
+      const out = new Map<string, number>();
+      for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+        const m = await jsm.direct.getMessage(this.stream, { seq }).catch(() => null);
+        const id = m?.header.get("Wb-Delivery-Id");
+        if (m && id) out.set(id, m.seq);
+      }
+      return out;
+    } finally {
+      await nc.close();
     }
-    return out;
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@ export interface ScenarioContext {
   rate: number;
   /** Short runs (the test suite): fewer rounds, shorter phases. */
   short: boolean;
+  /** Kills of nats-server in the nats-kill scenario (default 3, short 1). */
+  rounds?: number;
 }
 
 export interface ScenarioResult {
@@ -49,7 +51,7 @@ export const SCENARIOS: Scenario[] = [
     what: "nats-server SIGKILLed mid-ingest and restarted (2 s down), with pulls and acks in flight",
     ackWindow: true,
     async fault(rig, ctx, ledger) {
-      const rounds = ctx.short ? 1 : 3;
+      const rounds = ctx.rounds ?? (ctx.short ? 1 : 3);
       const perRound: { redeliveredAfterAck: number; downMs: number }[] = [];
       for (let i = 0; i < rounds; i++) {
         await sleep(phase(ctx, 3_000));
@@ -63,7 +65,8 @@ export const SCENARIOS: Scenario[] = [
         await sleep(phase(ctx, 4_000));
         perRound.push({ redeliveredAfterAck: ledger.redeliveredAfterAck.length - before, downMs });
       }
-      return { rounds: perRound };
+      const withRedelivery = perRound.filter((r) => r.redeliveredAfterAck > 0).length;
+      return { kills: rounds, killsWithRedeliveryAfterAck: withRedelivery, redeliveredPerKill: perRound.map((r) => r.redeliveredAfterAck).join(",") };
     },
   },
   {
