@@ -22,7 +22,9 @@ async function get(base: string, path: string): Promise<{ status: number; body: 
   return { status: res.status, body: await res.json() };
 }
 
-const allOk = { status: "ok", checks: { jetstream: "ok", postgres: "ok", endpoint_cache: "ok" } };
+/** Both readiness checks also say how full the stream is (issue 16 #5). */
+const roomy = expect.objectContaining({ messages: expect.any(Number), bytes: expect.any(Number), percent_full: expect.any(Number), full: false, purge_acked_at: 80 });
+const allOk = { status: "ok", checks: { jetstream: "ok", postgres: "ok", endpoint_cache: "ok" }, stream: roomy };
 
 describe("a gateway with everything up", () => {
   it("is live and ready, without a token", async () => {
@@ -48,7 +50,7 @@ describe("a dependency down", () => {
       expect(down.body).toMatchObject({ status: "unavailable", checks: { jetstream: "ok", postgres: expect.stringMatching(/^down: /), endpoint_cache: "ok" } });
       expect((await get(gateway.url, "/healthz")).status).toBe(200);
       // Ingest works without PostgreSQL, and its readiness says so.
-      expect(await get(gateway.url, "/readyz?for=ingest")).toEqual({ status: 200, body: { status: "ok", checks: { jetstream: "ok", endpoint_cache: "ok" } } });
+      expect(await get(gateway.url, "/readyz?for=ingest")).toEqual({ status: 200, body: { status: "ok", checks: { jetstream: "ok", endpoint_cache: "ok" }, stream: roomy } });
       expect((await postGithub(`${gateway.url}/webhook/${ep.path}`, { secret: ep.secret })).status).toBe(202);
       expect((await get(gateway.url, "/readyz?for=everything")).status).toBe(400);
 
@@ -128,7 +130,7 @@ describe("a dependency down", () => {
       const app = healthRoutes({ nc, jsm: await jetstreamManager(nc), database, endpoints, stream: broker.config.STREAM_NAME });
       const res = await app.request("/readyz");
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: "unavailable", checks: { jetstream: "ok", postgres: "ok", endpoint_cache: "not loaded" } });
+      expect(await res.json()).toEqual({ status: "unavailable", checks: { jetstream: "ok", postgres: "ok", endpoint_cache: "not loaded" }, stream: expect.objectContaining({ full: false }) });
       await endpoints.reload();
       expect((await app.request("/readyz")).status).toBe(200);
     } finally {
