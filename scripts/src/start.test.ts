@@ -3,13 +3,14 @@
  * temporary data directory on free ports. Each trap of issue 13's "Start and stop" list is
  * reproduced here: a second start, a wrong SECRET_KEY, one-off values, signals, bad config.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { freePort } from "@wb/stack";
 import { postGithub } from "@wb/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,6 +168,20 @@ describe.sequential("pnpm start", () => {
     expect(refusal(second)).toContain(`another \`pnpm start\` (PID ${first.proc.pid}) is running on ${dir}; stop it first (kill -TERM ${first.proc.pid})`);
     expect(before.filter(alive)).toEqual(before);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
+
+  it("a lost first-start file: `pnpm cli tokens create admin` (reading .data/broker.env) gives the admin a working token", async () => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["NATS_URL", "NATS_USER", "NATS_PASSWORD", "DATABASE_URL", "SECRET_KEY"].includes(k) && !k.startsWith("npm_")));
+    // Not execFileSync: a blocked event loop misses the server closing an idle keep-alive socket.
+    const cli = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/src/cli/index.ts", "tokens", "create", "admin", "--name", "recovered"], {
+      cwd: root,
+      env: { ...base, WB_DATA_DIR: dir },
+    });
+    const token = cli.stdout.trim().split("\n").at(-1)!;
+    expect(token).toMatch(/^whb_/);
+    const me = await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    expect((await me.json()).user).toMatchObject({ name: "admin", admin: true });
   });
 
   it("SIGINT to the started process stops every process it started", async () => {
