@@ -13,6 +13,7 @@ import {
   type ConsumerPlan,
 } from "@wb/authz";
 import { exceedsDepth } from "./json-depth.js";
+import { passes, type QueryFilter } from "./query-filter.js";
 
 /** NATS headers the broker writes on every stored delivery. */
 export const H = {
@@ -154,4 +155,10 @@ export async function lookup(jsm: JetStreamManager, stream: string, seq: number)
     if (isMessageNotFound(err) || isStreamNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/** Whether a stored delivery passes a read's query filters (`source`, `event`, `endpoint_id`, `path`). */
+export function passesQuery(f: QueryFilter, m: { subject: string; headers?: MsgHdrs }): boolean {
+  const p = parseDeliverySubject(m.subject);
+  return passes(f, { source: m.headers?.get(H.source) ?? "", event: p.event, endpointId: p.endpointId, segments: p.segments });
 }

@@ -26,7 +26,8 @@ import { settleConfirmed } from "../nats/confirmed-acks.js";
 import type { NatsLink } from "../nats/link.js";
 import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
-import { deliveryFilter, fromJsMsg, lookup, renderMessage } from "../deliveries.js";
+import { deliveryFilter, fromJsMsg, lookup, passesQuery, renderMessage } from "../deliveries.js";
+import { parseQueryFilter, type QueryFilter } from "../query-filter.js";
 import { takeWaiting, type Delivery } from "../nats/take-waiting.js";
 import type { AppEnv } from "../env.js";
 import { parseJson } from "../validate.js";
@@ -53,6 +54,28 @@ const MAX_NAK_DELAY_MS = 24 * 3_600_000;
 export const MAX_REPLAYS_PER_USER = 4;
 
 const consumerName = z.string().regex(CONSUMER_NAME, CONSUMER_NAME_RULE);
+/** The read filters of pulls, replays and streams (see query-filter.ts). */
+export const filterFields = {
+  source: z.string().max(2_000).optional(),
+  event: z.string().max(2_000).optional(),
+  endpoint_id: z.string().max(2_000).optional(),
+  path: z.string().max(2_000).optional(),
+};
+/** How many messages one filtered read on a durable looks at, at most (those it skips stay pending). */
+export const MAX_FILTER_SCAN = 1_000;
+
+/**
+ * The query's filters, refused on a durable with max_deliver: a message a filter skips stays
+ * pending and comes back after the ack wait, and each such delivery would count toward
+ * max_deliver, dead-lettering messages nobody was shown.
+ */
+export function readFilter(q: Parameters<typeof parseQueryFilter>[0], maxDeliver: number | null | undefined, durable: boolean): QueryFilter | undefined {
+  const f = parseQueryFilter(q);
+  if (f && durable && maxDeliver) {
+    throw new BrokerError("invalid_request", "filters are refused on a consumer with max_deliver (skipped messages would count toward it): read it unfiltered, use a subscription, or replay with after_id");
+  }
+  return f;
+}
 /** `payload=base64`: every payload as base64 (the exact bytes); `auto`: JSON inline where it is JSON. */
 export const payloadEncoding = z.enum(["auto", "base64"]).default("auto");
 
@@ -62,6 +85,7 @@ const pullQuery = z.object({
   consumer: consumerName.default("default"),
   after_id: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   payload: payloadEncoding,
+  ...filterFields,
 });
 
 const settleFields = {
@@ -95,6 +119,7 @@ export function messageRoutes(deps: MessagesDeps) {
     const plan = await consumerPlan(deps.db, row);
 
     const replay = q.data.after_id !== undefined;
+    const filter = readFilter(q.data, row.maxDeliver, !replay);
     if (replay) {
       const running = replaying.get(principal.userId) ?? 0;
       if (running >= MAX_REPLAYS_PER_USER) {
@@ -117,9 +142,13 @@ export function messageRoutes(deps: MessagesDeps) {
     const shown: Delivery[] = [];
     let filtered = 0;
     let pending = 0;
+    let scanned = 0;
     const take = (m: Delivery) => {
       pending = m.info.pending;
+      scanned++;
       const v = verdict(m);
+      // Not what the query asks for: left as it is (pending on a durable, for other reads).
+      if (v === "show" && filter && !passesQuery(filter, m)) return;
       if (v === "show") shown.push(m);
       else if (v === "filter") {
         // Rejected by the reader's own subscriptions: acked (never shown, never redelivered) and counted.
@@ -136,13 +165,13 @@ export function messageRoutes(deps: MessagesDeps) {
     let consumer: Consumer | undefined;
     try {
       consumer = await open();
-      await collect(consumer, q.data.limit, wait, take, () => shown.length, deps.link, waiting);
+      await collect(consumer, q.data.limit, wait, take, () => shown.length, deps.link, waiting, () => filter !== undefined && scanned >= MAX_FILTER_SCAN);
     } catch (err) {
       // The durable was deleted behind this process's back (CLI, another gateway): once more.
       if (replay || !isConsumerGone(err)) throw err;
       deps.consumers.forget(row.durableName);
       consumer = await open();
-      await collect(consumer, q.data.limit, wait, take, () => shown.length, deps.link, waiting);
+      await collect(consumer, q.data.limit, wait, take, () => shown.length, deps.link, waiting, () => filter !== undefined && scanned >= MAX_FILTER_SCAN);
     } finally {
       if (replay) {
         // The replay's ephemeral consumer goes with the request (JetStream would keep it 5 minutes).
@@ -261,9 +290,10 @@ async function collect(
   shown: () => number,
   link: NatsLink,
   waiting?: (n: number) => Promise<Delivery[]>,
+  exhausted: () => boolean = () => false,
 ): Promise<void> {
   const deadline = Date.now() + waitMs;
-  while (shown() === 0) {
+  while (shown() === 0 && !exhausted()) {
     const remaining = deadline - Date.now();
     let first: JsMsg | undefined;
     for await (const m of whileUp(await consumer.fetch({ max_messages: 1, expires: Math.max(MIN_FETCH_MS, remaining) }), link)) first = m;
@@ -275,7 +305,7 @@ async function collect(
       // still arrive, until none came for REDELIVERY_QUIET_MS.
       const redelivery = first.info.deliveryCount > 1;
       let lastArrival = Date.now();
-      while (shown() < limit) {
+      while (shown() < limit && !exhausted()) {
         const want = limit - shown();
         const batch = await waiting(want);
         for (const m of batch) take(m);
@@ -286,7 +316,7 @@ async function collect(
       }
     } else {
       let pending = first.info.pending;
-      while (shown() < limit && pending > 0) {
+      while (shown() < limit && pending > 0 && !exhausted()) {
         let got = 0;
         const batch = await consumer.fetch({ max_messages: Math.min(limit - shown(), pending), expires: MIN_FETCH_MS });
         for await (const m of whileUp(batch, link)) {

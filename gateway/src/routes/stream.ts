@@ -24,10 +24,11 @@ import {
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
 import type { Config } from "../config.js";
-import { deliveryFilter, fromJsMsg, renderMessage, type Verdict } from "../deliveries.js";
+import { deliveryFilter, fromJsMsg, passesQuery, renderMessage, type Verdict } from "../deliveries.js";
 import type { AppEnv } from "../env.js";
 import { InFlight, resumePoint, sseComment, sseEvent } from "../sse.js";
-import { payloadEncoding } from "./messages.js";
+import { filterFields, payloadEncoding, readFilter } from "./messages.js";
+import type { QueryFilter } from "../query-filter.js";
 
 export interface StreamDeps {
   db: Db;
@@ -58,6 +59,7 @@ const streamQuery = z.object({
   heartbeat: z.string().default("15s"),
   after_id: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   payload: payloadEncoding,
+  ...filterFields,
 });
 
 export function streamRoutes(deps: StreamDeps) {
@@ -75,6 +77,7 @@ export function streamRoutes(deps: StreamDeps) {
     const principal = c.get("principal");
     // The same checks as a pull, before anything is streamed: a foreign consumer is a 404.
     const row = await requireConsumer(deps.db, principal.userId, q.data.consumer);
+    const filter = readFilter(q.data, row.maxDeliver, true);
     const plan = await consumerPlan(deps.db, row);
     const consumer = await deps.consumers.ensure(row, plan.filters);
 
@@ -88,6 +91,7 @@ export function streamRoutes(deps: StreamDeps) {
       heartbeatMs,
       resume,
       base64: q.data.payload === "base64",
+      filter,
       signals: [c.req.raw.signal, ...(deps.shutdown ? [deps.shutdown] : [])],
     });
     return new Response(session.body(), {
@@ -113,6 +117,7 @@ interface SessionOptions {
   heartbeatMs: number;
   resume: number | undefined;
   base64: boolean;
+  filter: QueryFilter | undefined;
   signals: AbortSignal[];
 }
 
@@ -302,6 +307,8 @@ class StreamSession {
       return undefined;
     }
     if (verdict === "hide") return undefined; // a revoked grant; narrowing the durable settles it
+    // Not what the query asks for: left pending for other reads (it comes back after the ack wait).
+    if (this.o.filter && !passesQuery(this.o.filter, m)) return undefined;
     if (this.o.resume !== undefined && m.seq <= this.o.resume && !this.#heldBack.has(m.seq)) {
       // The client says it has this one (a reconnect after a drop, its ack may be on the way):
       // left pending once; if still unsettled after the ack wait it is sent again.
