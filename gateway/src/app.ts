@@ -11,6 +11,7 @@ import type { EndpointCache } from "./endpoint-cache.js";
 import type { AppEnv } from "./env.js";
 import { errorHandler } from "./errors.js";
 import { accessLog } from "./middleware/access-log.js";
+import { clientAddressMiddleware, parseTrustedProxies } from "./middleware/client-address/index.js";
 import { bearerAuth } from "./middleware/auth.js";
 import { requestId } from "./middleware/request-id.js";
 import { requireDatabase, type DatabaseReadiness } from "./middleware/require-database.js";
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const db = deps.database.db;
   const link = new NatsLink(deps.nc);
   app.use(requestId());
+  app.use(clientAddressMiddleware(parseTrustedProxies(deps.config.TRUSTED_PROXIES)));
   app.use(accessLog(deps.log));
   app.onError(errorHandler(deps.log));
   app.notFound((c) => {

@@ -86,6 +86,7 @@ describe("loadConfig", () => {
     ["STREAM_MAX_AGE", "forever", /not a duration: forever \(use e\.g\./],
     ["STREAM_MAX_BYTES", "lots", /not a size: lots/],
     ["STREAM_REPLICAS", "7", /5/],
+    ["STREAM_REPLICAS", "2", /STREAM_REPLICAS must be 1, 3 or 5/],
     ["DUPLICATE_WINDOW", "-1s", /not a duration/],
     ["MAX_BODY_BYTES", "25 MB per request", /not a size/],
     ["ACK_WAIT", "30 s", /not a duration/],

@@ -1,5 +1,6 @@
 import { logEnvSchema, secretKeySchema, zBytes, zDuration } from "@wb/authz";
 import { z } from "zod";
+import { parseTrustedProxies } from "./middleware/client-address/index.js";
 
 /** A token bucket: `rate` tokens per `perMs`, holding at most `burst`. */
 export interface RateLimit {
@@ -50,7 +51,18 @@ export const configSchema = z.object({
   STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default("WEBHOOKS"),
   STREAM_MAX_AGE: duration("30d"),
   STREAM_MAX_BYTES: bytes("10GiB"),
-  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * Copies JetStream keeps of every delivery: 1 on a single node, 3 on a 3-node cluster (a
+   * publish is acknowledged once 2 have it; one node may be lost), 5 on 5 nodes. An even count
+   * survives no more lost nodes than the odd count below it, so it is refused.
+   */
+  STREAM_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5)
+    .default(1)
+    .refine((n) => n % 2 === 1, "STREAM_REPLICAS must be 1, 3 or 5: an even count needs a larger quorum and survives no more lost nodes than the odd count below it"),
   DUPLICATE_WINDOW: duration("24h"),
   /**
    * Durable consumers the stream may hold (every reader's consumer is one). nats-server 2.15 caps
@@ -88,11 +100,27 @@ export const configSchema = z.object({
   GROUP_COMMIT_MIN_BATCH: z.coerce.number().int().min(2).max(1000).default(16),
   ENDPOINT_REFRESH_INTERVAL: duration("30s"),
   /**
-   * Token buckets per endpoint and per client address (the TCP peer), held in memory by each
-   * gateway process: N gateways admit up to N times these rates.
+   * Token buckets per endpoint and per client address, held in memory by each gateway process:
+   * N gateways behind a balancer admit up to N times these rates (README, "Scaling out").
    */
   RATE_LIMIT_PER_ENDPOINT: rateLimit("100/s:1000"),
   RATE_LIMIT_PER_CLIENT: rateLimit("200/s:2000"),
+  /**
+   * Proxies (addresses and CIDR ranges, comma-separated) whose X-Forwarded-For names the client.
+   * Unset: the header is ignored and the client address is the TCP peer.
+   */
+  TRUSTED_PROXIES: unsetIfEmpty(
+    z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        try {
+          parseTrustedProxies(v);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+        }
+      }),
+  ),
   /** Slow clients: the whole header block, and the whole request, must arrive within these. */
   HEADERS_TIMEOUT: duration("10s"),
   REQUEST_TIMEOUT: duration("60s"),

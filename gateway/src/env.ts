@@ -4,6 +4,8 @@ import type { CredentialRef, Principal } from "@wb/authz";
 export type AppEnv = {
   Variables: {
     requestId: string;
+    /** The client's address: the TCP peer, or what trusted proxies forwarded (TRUSTED_PROXIES). */
+    clientAddress: string;
     principal: Principal;
     /** What authenticated the request (an API token or a session). */
     credential: CredentialRef;

@@ -21,16 +21,29 @@ const secrets = {
   CALLOUT_XKEY_PUBLIC_KEY: keys.xkeyPublicKey,
 };
 
+/** The top-level service names in `docker-compose config` output (two-space-indented keys under `services:`). */
+function composeServices(yaml: string): Record<string, true> {
+  const block = /^services:\n((?:(?: {2}.*)?\n)*)/m.exec(yaml)?.[1] ?? "";
+  return Object.fromEntries([...block.matchAll(/^ {2}([\w.-]+):/gm)].map((m) => [m[1]!, true]));
+}
+
 // No Docker engine runs here; Debian's docker-compose (installed by .ci/run) validates the file.
 // On a developer machine without it these two are skipped; in CI (CI=true) they must run.
 const hasCompose = await run("docker-compose", ["version"]).then(() => true, () => false);
 const composeIt = it.skipIf(!hasCompose && !process.env.CI);
 
 describe("docker-compose.yml", () => {
-  composeIt("is a valid compose file with nats, postgres and the gateway", async () => {
+  composeIt("is a valid compose file: three nats nodes, postgres, two gateways behind one front, the callout", async () => {
     const { stdout } = await run("docker-compose", ["-f", "docker-compose.yml", "config"], { cwd: root, env: { ...process.env, ...secrets } });
-    for (const service of ["nats:", "postgres:", "gateway:", "callout:"]) expect(stdout).toContain(service);
+    const services = Object.keys(composeServices(stdout)).sort();
+    expect(services).toEqual(["callout", "front", "gateway-1", "gateway-2", "nats-1", "nats-2", "nats-3", "postgres"]);
     expect(stdout).toContain("DATABASE_URL: postgres://postgres:pg-pass@postgres:5432/broker");
+    // Each gateway: the R3 stream, every node to fail over to, and the front as its trusted proxy.
+    expect(stdout.match(/STREAM_REPLICAS: '3'/g)).toHaveLength(2);
+    expect(stdout.match(/NATS_URL: nats:\/\/nats-1:4222,nats:\/\/nats-2:4222,nats:\/\/nats-3:4222/g)).toHaveLength(3);
+    expect(stdout.match(/TRUSTED_PROXIES: 172\.28\.0\.10/g)).toHaveLength(2);
+    expect(stdout).toContain("ipv4_address: 172.28.0.10");
+    for (const node of ["nats-1", "nats-2", "nats-3"]) expect(stdout).toContain(`NATS_SERVER_NAME: ${node}`);
   });
 
   it("pnpm keys prints every variable the compose file requires", async () => {
@@ -57,7 +70,7 @@ describe("docker-compose.yml", () => {
     const text = await readFile(path, "utf8");
     expect(text).toMatch(/issuer: \$CALLOUT_ISSUER_PUBLIC_KEY/);
     // Monitoring (no authentication; lists every subscription) only inside the container.
-    expect(text).toMatch(/^http: 127\.0\.0\.1:8222$/m);
+    expect(text).toMatch(/^http: "127\.0\.0\.1:8222"$/m);
     expect(text).toMatch(/limits \{ max_connections: \d+, max_subscriptions: 256, max_payload: 65536 \}/);
     const missing = { ...process.env, ...secrets, NATS_SERVER_NAME: "t", CALLOUT_ISSUER_PUBLIC_KEY: "" };
     await expect(run(testStack().natsServerBin, ["-t", "-c", path], { env: missing })).rejects.toThrow();

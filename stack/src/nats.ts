@@ -11,7 +11,14 @@ import { renderNatsConfig, type NatsConfigOptions } from "./nats-config.js";
 import { freePort } from "./ports.js";
 
 export interface StartNatsOptions
-  extends Partial<Omit<NatsConfigOptions, "port" | "httpPort" | "storeDir">> {
+  extends Partial<
+    Omit<NatsConfigOptions, "port" | "httpPort" | "storeDir" | "serverName" | "gatewayPassword" | "adminPassword" | "sysPassword">
+  > {
+  serverName?: string;
+  /** Passwords of the static users; each defaults to a random one (see `users`). */
+  gatewayPassword?: string;
+  adminPassword?: string;
+  sysPassword?: string;
   /** Path of a nats-server >= 2.12, e.g. from ensureNatsServer(). */
   binary: string;
   /** Holds the generated config, the JetStream store, the log and the pid file. */
@@ -209,11 +216,16 @@ async function waitHealthy(host: string, port: number, httpPort: number | undefi
   throw new Error(`nats-server not healthy after ${timeoutMs} ms (${last})`);
 }
 
-/** The server's own health check over NATS, as the system user. */
+/**
+ * The server's own health check over NATS, as the system user. Addressed to this server by its
+ * id: in a cluster a PING would be answered by whichever node is quickest.
+ */
 async function natsHealthz(host: string, port: number, sys: { user: string; password: string }): Promise<string> {
   const nc = await natsConnect({ servers: `nats://${host}:${port}`, user: sys.user, pass: sys.password, reconnect: false, timeout: 1000 });
   try {
-    const reply = await nc.request("$SYS.REQ.SERVER.PING.HEALTHZ", "", { timeout: 1000 });
+    const id = nc.info?.server_id;
+    if (!id) return "no server id";
+    const reply = await nc.request(`$SYS.REQ.SERVER.${id}.HEALTHZ`, "", { timeout: 1000 });
     const data = reply.json<{ data?: { status?: string; error?: string } }>().data;
     return data?.status === "ok" ? "ok" : `${data?.status ?? "?"} ${data?.error ?? ""}`.trim();
   } finally {

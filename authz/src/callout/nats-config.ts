@@ -11,15 +11,23 @@
 import { ANNOUNCEMENTS } from "../announcements.js";
 import { CLIENT_API_PREFIX } from "./decide.js";
 
+/**
+ * A value nats-server reads from its environment at start (`$NAME`), for a config rendered ahead
+ * of time (docker compose); the same shape as @wb/stack's EnvRef.
+ */
+export interface EnvRef {
+  env: string;
+}
+
 export interface CalloutConfigOptions {
   /** Public key (`A…`) of the account nkey that signs user JWTs. */
-  issuerPublicKey: string;
+  issuerPublicKey: string | EnvRef;
   /** Public key (`X…`) of the callout's curve key; the server encrypts requests to it. */
-  xkeyPublicKey: string;
+  xkeyPublicKey: string | EnvRef;
   /** The JetStream stream users read (STREAM_NAME). */
   stream: string;
   /** Password of user `callout` in account AUTH. */
-  calloutPassword: string;
+  calloutPassword: string | EnvRef;
   /** Seconds the server waits for the callout (and for CONNECT). Default 2. */
   authTimeoutSeconds?: number;
   /** Static users in other accounts that must bypass the callout. Default gateway, admin, sys. */
@@ -67,14 +75,22 @@ const q = (value: string): string => {
   return `"${value}"`;
 };
 
+/** A literal (checked with `valid`, then quoted) or `$NAME` for an {@link EnvRef}. */
+function value(name: string, v: string | EnvRef, valid: (s: string) => boolean, what: string): string {
+  if (typeof v !== "string") {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(v.env)) throw new Error(`${name}: not an environment variable name: ${v.env}`);
+    return `$${v.env}`;
+  }
+  if (!valid(v)) throw new Error(`${name} must be ${what}`);
+  return q(v);
+}
+
 export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBlocks {
   const { stream } = opts;
-  if (!/^A[A-Z2-7]{55}$/.test(opts.issuerPublicKey)) throw new Error("issuerPublicKey must be an account public nkey (A…)");
-  if (!/^X[A-Z2-7]{55}$/.test(opts.xkeyPublicKey)) throw new Error("xkeyPublicKey must be a curve public key (X…)");
+  const issuer = value("issuerPublicKey", opts.issuerPublicKey, (s) => /^A[A-Z2-7]{55}$/.test(s), "an account public nkey (A…)");
+  const xkey = value("xkeyPublicKey", opts.xkeyPublicKey, (s) => /^X[A-Z2-7]{55}$/.test(s), "a curve public key (X…)");
   if (!/^[A-Za-z0-9_-]+$/.test(stream)) throw new Error("stream must be a plain subject token");
-  if (opts.calloutPassword.length === 0 || opts.calloutPassword.startsWith("$2")) {
-    throw new Error("calloutPassword must be non-empty and not look like a bcrypt hash");
-  }
+  const password = value("calloutPassword", opts.calloutPassword, (s) => s.length > 0 && !s.startsWith("$2"), "non-empty and not look like a bcrypt hash");
   const timeout = opts.authTimeoutSeconds ?? 2;
   const limits = { ...CLIENT_LIMITS, ...opts.clientLimits };
   for (const [k, v] of Object.entries(limits)) if (!Number.isInteger(v) || v < 1) throw new Error(`clientLimits.${k} must be a positive integer`);
@@ -88,7 +104,7 @@ export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBloc
   # The auth callout service's account: its user receives $SYS.REQ.USER.AUTH requests, and
   # the access-change announcements the gateways and the admin CLI publish in APP.
   ${CALLOUT_ACCOUNT} {
-    users: [ { user: ${CALLOUT_USER}, password: ${q(opts.calloutPassword)} } ]
+    users: [ { user: ${CALLOUT_USER}, password: ${password} } ]
     imports: [
       { stream: { account: APP, subject: ${q(ANNOUNCEMENTS)} } }
     ]
@@ -124,10 +140,10 @@ authorization {
   # Also the callout's deadline: no answer within it and the client is refused (fails closed).
   timeout: ${timeout}
   auth_callout {
-    issuer: ${q(opts.issuerPublicKey)}
+    issuer: ${issuer}
     account: ${CALLOUT_ACCOUNT}
     auth_users: [ ${users.join(", ")} ]
-    xkey: ${q(opts.xkeyPublicKey)}
+    xkey: ${xkey}
   }
 }
 `;

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { actorOf, authenticateCredential, BrokerError, type AccessTokenVerifier, type Acting, type Db } from "@wb/authz";
-import { clientAddress } from "./rate-limit/index.js";
+import { clientAddress } from "./client-address/index.js";
 
 /**
  * Bearer credential → principal: an API token or the broker's access JWT alike (authz's one

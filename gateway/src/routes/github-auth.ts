@@ -4,7 +4,7 @@ import { z } from "zod";
 import { BrokerError } from "@wb/authz";
 import type { AppEnv } from "../env.js";
 import type { GitHubLogin, SignedIn } from "../github/login.js";
-import { clientAddress } from "../middleware/rate-limit/index.js";
+import { clientAddress } from "../middleware/client-address/index.js";
 import { parseJson } from "../validate.js";
 import { setRefreshCookie, type RefreshCookies } from "./auth.js";
 

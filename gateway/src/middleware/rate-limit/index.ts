@@ -1,11 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { BrokerError } from "@wb/authz";
 import type { RateLimit } from "../../config.js";
+import { clientAddress } from "../client-address/index.js";
 
 /**
  * Token buckets keyed by a string (an endpoint id, a client address), in this process's memory:
- * each gateway limits on its own, so N gateways behind a balancer admit up to N times the rate.
+ * each gateway limits on its own (see README, "Scaling out": the rates are per gateway process).
  * At most `maxKeys` buckets are kept; past that the least recently used is dropped (it would
  * start again full, which only matters when that many keys are active at once).
  */
@@ -46,15 +46,6 @@ export function admit(buckets: TokenBuckets | undefined, key: string, what: stri
   const wait = buckets.take(key, now);
   if (wait > 0) {
     throw new BrokerError("rate_limited", `too many requests for this ${what}; retry in ${wait} s`, { retryAfterSeconds: wait });
-  }
-}
-
-/** The TCP peer's address. Forwarded-for headers are not trusted: any client can write them. */
-export function clientAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown"; // not served by node:http (e.g. app.request in a unit test)
   }
 }
 
