@@ -71,7 +71,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const db = deps.database.db;
   const link = new NatsLink(deps.nc);
   app.use(requestId());
-  app.use(clientAddressMiddleware(parseTrustedProxies(deps.config.TRUSTED_PROXIES)));
+  // Only behind trusted proxies: without them clientAddress() is the TCP peer, no layer needed.
+  const trustedProxies = parseTrustedProxies(deps.config.TRUSTED_PROXIES);
+  if (trustedProxies.ranges.length) app.use(clientAddressMiddleware(trustedProxies));
   app.use(accessLog(deps.log));
   app.onError(errorHandler(deps.log));
   app.notFound((c) => {

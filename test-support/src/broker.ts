@@ -19,12 +19,16 @@ import { freePort } from "@wb/stack";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import type { FakeGitHub } from "./fake-github/index.js";
 import { calloutWiring } from "./callout.js";
-import { connectAdmin, startPrivateNats, type PrivateNats } from "./nats.js";
+import { connectAdmin, startPrivateCluster, startPrivateNats, type PrivateNats } from "./nats.js";
+import type { NatsCluster } from "@wb/stack";
 
 export interface TestBroker {
   url: string;
   config: Config;
+  /** The broker's nats-server; with `cluster`, node 1 of the cluster (the gateway's). */
   nats: PrivateNats;
+  /** Every node, with `startTestBroker(env, { cluster: true })`. */
+  cluster?: NatsCluster;
   database: Database;
   box: SecretBox;
   gateway: RunningGateway;
@@ -59,8 +63,11 @@ export interface TestBroker {
   gatewaysConnected(): Promise<void>;
   /** One admin NATS connection for the whole file (opened on first use, closed by close()). */
   admin(): Promise<NatsConnection>;
-  /** Starts a second gateway process-equivalent on the same NATS and PostgreSQL. */
-  anotherGateway(): Promise<RunningGateway>;
+  /**
+   * Starts a second gateway process-equivalent on the same NATS and PostgreSQL; `env` overrides
+   * settings of its own (e.g. NATS_URL: another cluster node).
+   */
+  anotherGateway(env?: Record<string, string>): Promise<RunningGateway>;
   close(): Promise<void>;
 }
 
@@ -74,6 +81,12 @@ export interface TestBrokerOptions {
   callout?: boolean;
   /** Sign in with GitHub against this fake GitHub (PUBLIC_URL, GITHUB_* set; its callback registered). */
   github?: FakeGitHub;
+  /**
+   * A three-node JetStream cluster instead of one nats-server (`cluster` lists the nodes). The
+   * gateway and the callout connect to node 1 (they learn the others from it and fail over);
+   * set STREAM_REPLICAS=3 in `env` for an R3 stream.
+   */
+  cluster?: boolean;
 }
 
 /**
@@ -84,7 +97,9 @@ export interface TestBrokerOptions {
 export async function startTestBroker(env: Record<string, string> = {}, opts: TestBrokerOptions = {}): Promise<TestBroker> {
   const stream = env.STREAM_NAME ?? "WEBHOOKS";
   const wiring = opts.callout ? calloutWiring(stream) : undefined;
-  const nats = await startPrivateNats(wiring ? { callout: wiring.natsConfig } : {});
+  const natsOpts = wiring ? { callout: wiring.natsConfig } : {};
+  const cluster = opts.cluster ? await startPrivateCluster(natsOpts) : undefined;
+  const nats: PrivateNats = cluster ?? (await startPrivateNats(natsOpts));
   const testDb: TestDatabase = await createTestDatabase("gw");
   // GitHub must know the callback before the gateway starts: pick its port now.
   const port = opts.github ? await freePort() : 0;
@@ -98,7 +113,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
       }
     : {};
   opts.github?.registerCallback(`http://127.0.0.1:${port}/auth/github/callback`);
-  const config = loadConfig({
+  const configEnv: Record<string, string> = {
     PORT: String(port),
     HOST: "127.0.0.1",
     ...githubEnv,
@@ -109,7 +124,8 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
     SECRET_KEY: randomBytes(32).toString("base64"),
     LOG_LEVEL: "silent",
     ...env,
-  });
+  };
+  const config = loadConfig(configEnv);
   const database = openDatabase(testDb.url, { max: 2 });
   await migrateDatabase(database.db);
   const box = new SecretBox(config.SECRET_KEY);
@@ -144,6 +160,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
     url: gateway.url,
     config,
     nats,
+    cluster: cluster?.cluster,
     database,
     box,
     gateway,
@@ -195,8 +212,8 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
         .toBeGreaterThanOrEqual(1 + extra.size);
     },
     admin,
-    async anotherGateway() {
-      const g = await startGateway(config, createLogger("gateway", { level: "silent" }));
+    async anotherGateway(env = {}) {
+      const g = await startGateway(Object.keys(env).length ? loadConfig({ ...configEnv, ...env }) : config, createLogger("gateway", { level: "silent" }));
       extra.add(g);
       // Closed by the test: no longer one of the gateways that must see a change.
       return {

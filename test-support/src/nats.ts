@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
-import { startNats, type NatsServer, type StartNatsOptions } from "@wb/stack";
+import { startNats, startNatsCluster, type NatsCluster, type NatsServer, type StartNatsOptions } from "@wb/stack";
 import { testStack } from "./inject.js";
 
 export interface PrivateNats extends NatsServer {
@@ -23,6 +23,34 @@ export async function startPrivateNats(
     return Object.assign(server, {
       async dispose() {
         await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface PrivateCluster extends PrivateNats {
+  /** All nodes; this object itself is node 1, except `dispose`, which stops them all. */
+  cluster: NatsCluster;
+}
+
+/**
+ * A JetStream cluster of this test's own: three real nats-servers with routes, rendered like a
+ * private server (monitoring on), in a fresh temporary directory.
+ */
+export async function startPrivateCluster(
+  opts: Partial<Omit<StartNatsOptions, "binary" | "dir" | "port" | "httpPort" | "cluster" | "serverName" | "storeDir">> = {},
+): Promise<PrivateCluster> {
+  const dir = await mkdtemp(join(tmpdir(), "wb-test-cluster-"));
+  try {
+    const cluster = await startNatsCluster({ monitoring: true, ...opts, binary: testStack().natsServerBin, dir });
+    return Object.assign(cluster.nodes[0]!, {
+      cluster,
+      async dispose() {
+        await cluster.stop();
         await rm(dir, { recursive: true, force: true });
       },
     });

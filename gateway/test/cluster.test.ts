@@ -1,0 +1,155 @@
+/**
+ * The broker on a three-node JetStream cluster (issue 15), without Docker: three real
+ * nats-servers with routes (the same rendered config as a single node, plus a cluster block),
+ * the stream at R3, two gateways on different nodes, the auth callout on node 1.
+ *
+ * A ledger records every delivery id a sender posted and what it got. The stream's leader is
+ * SIGKILLed mid-ingest and started again; afterwards every delivery that got a 202 is read
+ * exactly once (and acked) through both gateways. A user connected straight to a node the
+ * callout is not connected to is still kicked within the revocation bound.
+ */
+import { randomUUID } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { REVOCATION_BOUND_MS } from "@wb/authz";
+import type { RunningGateway } from "@wb/gateway";
+import type { NatsServer } from "@wb/stack";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ack, bearer, callApi, expectAllAcked, postGithub, pull, startTestBroker, type TestBroker } from "@wb/test-support";
+
+let broker: TestBroker;
+let gatewayB: RunningGateway;
+let nodes: NatsServer[];
+
+beforeAll(async () => {
+  broker = await startTestBroker({ STREAM_REPLICAS: "3", ACK_WAIT: "5s" }, { callout: true, cluster: true });
+  nodes = broker.cluster!.nodes;
+  // Gateway A (broker.url) and the callout start on node 1; gateway B on node 2.
+  gatewayB = await broker.anotherGateway({ NATS_URL: nodes[1]!.url });
+}, 120_000);
+afterAll(async () => {
+  await gatewayB?.close();
+  await broker?.close();
+});
+
+/** The server name a node's monitoring port reports. */
+const serverName = async (node: NatsServer) => ((await (await fetch(`${node.monitorUrl}/varz`)).json()) as { server_name: string }).server_name;
+
+/** The node whose connz lists a connection named `name` (the callout's, the gateways'). */
+async function nodeWith(connectionName: string): Promise<NatsServer[]> {
+  const found: NatsServer[] = [];
+  for (const node of nodes) {
+    if (!node.pid) continue;
+    const connz = (await (await fetch(`${node.monitorUrl}/connz?limit=1000`)).json()) as { connections?: { name?: string }[] };
+    if ((connz.connections ?? []).some((c) => c.name === connectionName)) found.push(node);
+  }
+  return found;
+}
+
+describe("a three-node cluster, R3", () => {
+  it("creates the stream with three replicas", async () => {
+    const info = await jetstreamManager(await broker.admin()).then((jsm) => jsm.streams.info(broker.config.STREAM_NAME));
+    expect(info.config.num_replicas).toBe(3);
+    expect([info.cluster?.leader, ...(info.cluster?.replicas ?? []).map((r) => r.name)].sort()).toEqual(["wb-1", "wb-2", "wb-3"]);
+  });
+
+  it("loses nothing it answered 202 for when the stream's leader is SIGKILLed mid-ingest and restarted; both gateways keep serving", async () => {
+    const u = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const gateways = [broker.url, gatewayB.url];
+    const total = 240;
+    /** delivery id → the stored id of the 202, or the last status when the sender gave up. */
+    const ledger = new Map<string, { status: number; id?: number; attempts: number }>();
+    const deliveryIds = Array.from({ length: total }, () => randomUUID());
+    let done = 0;
+    let killed: NatsServer | undefined;
+    let restarted: Promise<void> | undefined;
+
+    // A sender as GitHub is one: on anything but a 202 it retries the same delivery id (here
+    // after a short pause, not the Retry-After, to keep the test short), up to 40 times.
+    const send = async (i: number) => {
+      const deliveryId = deliveryIds[i]!;
+      const entry = { status: 0, attempts: 0 } as { status: number; id?: number; attempts: number };
+      ledger.set(deliveryId, entry);
+      while (entry.attempts < 40) {
+        entry.attempts++;
+        const res = await postGithub(`${gateways[(i + entry.attempts) % 2]}/webhook/${ep.path}`, { secret: ep.secret, deliveryId }).catch(() => undefined);
+        entry.status = res?.status ?? 0;
+        if (res?.status === 202) {
+          entry.id = ((await res.json()) as { id: number }).id;
+          break;
+        }
+        await res?.body?.cancel();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      done++;
+      if (done === 60 && !killed) {
+        const info = await jetstreamManager(await broker.admin()).then((jsm) => jsm.streams.info(broker.config.STREAM_NAME));
+        const leader = info.cluster?.leader;
+        for (const n of nodes) if ((await serverName(n)) === leader) killed = n;
+        await killed!.kill();
+      }
+      if (done === 150 && killed && !restarted) restarted = killed.start();
+    };
+    const queue = deliveryIds.map((_, i) => i);
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = queue.shift(); i !== undefined; i = queue.shift()) await send(i);
+      }),
+    );
+    expect(killed, "the leader was killed mid-ingest").toBeDefined();
+    await restarted;
+
+    const accepted = [...ledger].filter(([, e]) => e.status === 202);
+    const retried = [...ledger].filter(([, e]) => e.attempts > 1).length;
+    console.info(`[cluster] ${accepted.length}/${total} accepted; ${retried} needed a retry while the leader (${await serverName(killed!)}) was down`);
+    expect(accepted).toHaveLength(total);
+
+    // Read everything back, alternating the gateways, acking each page where it was read.
+    const read = new Map<string, number[]>();
+    await vi.waitFor(
+      async () => {
+        for (const url of gateways) {
+          const page = await pull(url, u.token, "limit=100&wait=1s");
+          expect(page.status, JSON.stringify(page.body)).toBe(200);
+          for (const m of page.body.messages) read.set(m.delivery_id, [...(read.get(m.delivery_id) ?? []), m.id]);
+          if (page.body.messages.length) expect((await ack(url, u.token, page.body.messages.map((m: { id: number }) => m.id))).status).toBe(200);
+        }
+        expect(read.size).toBeGreaterThanOrEqual(total);
+      },
+      { timeout: 60_000, interval: 100 },
+    );
+    await expectAllAcked(broker.url, u.token);
+    // Exactly once: each delivery id read once, as the message the 202 named; nothing else.
+    for (const [deliveryId, entry] of accepted) expect(read.get(deliveryId), deliveryId).toEqual([entry.id]);
+    expect(read.size).toBe(total);
+    // And nothing comes back on either gateway (ACK_WAIT is 5 s; a pull that waits past it would see a redelivery).
+    for (const url of gateways) expect((await pull(url, u.token, "limit=100&wait=6s")).body.messages).toEqual([]);
+  }, 240_000);
+
+  it(`kicks a user connected to a node without the callout within ${REVOCATION_BOUND_MS} ms of revoking his token; his other token stays`, async () => {
+    const calloutNodes = await nodeWith("wb-auth-callout");
+    expect(calloutNodes).toHaveLength(1);
+    const elsewhere = nodes.find((n) => n !== calloutNodes[0] && n.pid)!;
+    const u = await broker.user();
+    const me = (await callApi(broker.url, u.token, "GET", "/me")).body as { nats: { inbox_prefix: string } };
+    const made = await callApi(broker.url, u.token, "POST", "/tokens", { name: `laptop-${randomUUID().slice(0, 8)}` });
+    expect(made.status).toBe(201);
+    const second = made.body as { id: string; token: string };
+    const doomed = await connect({ servers: elsewhere.url, token: second.token, inboxPrefix: me.nats.inbox_prefix, reconnect: false });
+    const control = await connect({ servers: elsewhere.url, token: u.token, inboxPrefix: me.nats.inbox_prefix, reconnect: false });
+    try {
+      const where = doomed.info?.server_name;
+      expect(where).toBe(await serverName(elsewhere));
+      const t0 = Date.now();
+      // Revoked through the other gateway than the callout's node's: the announcement crosses the cluster.
+      expect((await fetch(`${gatewayB.url}/api/v1/tokens/${second.id}`, { method: "DELETE", headers: bearer(u.token) })).status).toBe(204);
+      await vi.waitFor(() => expect(doomed.isClosed()).toBe(true), { timeout: REVOCATION_BOUND_MS, interval: 50 });
+      console.info(`[cluster] token revoked: connection on ${where} closed ${Date.now() - t0} ms after the DELETE (callout on ${await serverName(calloutNodes[0]!)})`);
+      await control.flush();
+      expect(control.isClosed()).toBe(false);
+    } finally {
+      await Promise.allSettled([doomed.close(), control.close()]);
+    }
+  });
+});
