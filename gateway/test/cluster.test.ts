@@ -13,9 +13,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { REVOCATION_BOUND_MS } from "@wb/authz";
 import type { RunningGateway } from "@wb/gateway";
-import type { NatsServer } from "@wb/stack";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ack, bearer, callApi, expectAllAcked, postGithub, pull, startTestBroker, type TestBroker } from "@wb/test-support";
+
+type NatsServer = NonNullable<TestBroker["cluster"]>["nodes"][number];
 
 let broker: TestBroker;
 let gatewayB: RunningGateway;
