@@ -11,18 +11,16 @@ export interface PrivateNats extends NatsServer {
 }
 
 /**
- * A nats-server of this test's own, in a fresh temporary directory, for tests that kill,
- * restart or reconfigure NATS (the shared server from global-setup must stay up for everyone).
+ * Starts something in a fresh temporary directory; its `stop` and removing the directory become
+ * `dispose`. The directory is removed when the start fails too.
  */
-export async function startPrivateNats(
-  opts: Partial<Omit<StartNatsOptions, "binary" | "dir">> = {},
-): Promise<PrivateNats> {
-  const dir = await mkdtemp(join(tmpdir(), "wb-test-nats-"));
+async function inFreshDir<T extends object>(prefix: string, start: (dir: string) => Promise<T>, stop: (started: T) => Promise<void>): Promise<T & { dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   try {
-    const server = await startNats({ monitoring: true, ...opts, binary: testStack().natsServerBin, dir });
-    return Object.assign(server, {
+    const started = await start(dir);
+    return Object.assign(started, {
       async dispose() {
-        await server.stop();
+        await stop(started);
         await rm(dir, { recursive: true, force: true });
       },
     });
@@ -30,6 +28,18 @@ export async function startPrivateNats(
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * A nats-server of this test's own, in a fresh temporary directory, for tests that kill,
+ * restart or reconfigure NATS (the shared server from global-setup must stay up for everyone).
+ */
+export function startPrivateNats(opts: Partial<Omit<StartNatsOptions, "binary" | "dir">> = {}): Promise<PrivateNats> {
+  return inFreshDir(
+    "wb-test-nats-",
+    (dir) => startNats({ monitoring: true, ...opts, binary: testStack().natsServerBin, dir }),
+    (server) => server.stop(),
+  );
 }
 
 export interface PrivateCluster extends PrivateNats {
@@ -41,23 +51,17 @@ export interface PrivateCluster extends PrivateNats {
  * A JetStream cluster of this test's own: three real nats-servers with routes, rendered like a
  * private server (monitoring on), in a fresh temporary directory.
  */
-export async function startPrivateCluster(
+export function startPrivateCluster(
   opts: Partial<Omit<StartNatsOptions, "binary" | "dir" | "port" | "httpPort" | "cluster" | "serverName" | "storeDir">> = {},
 ): Promise<PrivateCluster> {
-  const dir = await mkdtemp(join(tmpdir(), "wb-test-cluster-"));
-  try {
-    const cluster = await startNatsCluster({ monitoring: true, ...opts, binary: testStack().natsServerBin, dir });
-    return Object.assign(cluster.nodes[0]!, {
-      cluster,
-      async dispose() {
-        await cluster.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    });
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  return inFreshDir(
+    "wb-test-cluster-",
+    async (dir) => {
+      const cluster = await startNatsCluster({ monitoring: true, ...opts, binary: testStack().natsServerBin, dir });
+      return Object.assign(cluster.nodes[0]!, { cluster });
+    },
+    (node) => node.cluster.stop(),
+  );
 }
 
 /** Where a nats-server is and its admin user's credentials. */
