@@ -41,6 +41,7 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { reservationRoutes } from "./routes/reservations.js";
 import { auditRoutes } from "./routes/audit.js";
+import { uiRoutes } from "./ui/index.js";
 
 export interface AppDeps {
   config: Config;
@@ -125,5 +126,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/reservations", reservationRoutes({ db }));
   api.route("/audit", auditRoutes({ db }));
   app.route("/api/v1", api);
+  // The web inspector: pages over the public API above, called in-process (ui/index.tsx).
+  app.route(
+    "/ui",
+    uiRoutes({ api: (path, init) => app.request(path, init), secureCookie: cookies.secure, publicUrl: deps.config.PUBLIC_URL }),
+  );
   return app;
 }

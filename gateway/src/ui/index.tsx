@@ -1,0 +1,479 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * The web inspector at /ui: server-rendered pages over the public API only. Every page and
+ * action calls `/api/v1/...` in-process (`deps.api`, the app's own `request`) with the API
+ * token of the signed-in browser, so the API's authorization is the only authorization here;
+ * nothing in this file reads the database or NATS. The live tail is the API's SSE stream,
+ * passed through (an EventSource cannot send an Authorization header; the cookie is /ui-scoped).
+ */
+import { Hono, type Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Child } from "hono/jsx";
+import { CSS, JS } from "./assets.js";
+import { testDeliveryCurl } from "./curl.js";
+import { CopyBlock, Csrf, Facts, Login, Page, Table, Verified, type Nav } from "./pages.js";
+import { COOKIE, COOKIE_PATH, csrfToken, csrfValid, sameOrigin } from "./session.js";
+
+export interface UiDeps {
+  /** The app's own request handler: the public API, in-process. */
+  api: (path: string, init?: RequestInit) => Response | Promise<Response>;
+  /** Mark the cookie Secure (PUBLIC_URL is https). */
+  secureCookie: boolean;
+  /** Where senders reach the broker (PUBLIC_URL); else the request's origin. */
+  publicUrl?: string;
+}
+
+interface Session {
+  token: string;
+  user: string;
+  csrf: string;
+}
+
+type ApiResult = { status: number; body: any };
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** What redirects after an action may report (never free text from the query). */
+const RESULTS: Record<string, string> = {
+  acked: "Acknowledged: this delivery will not come again.",
+  naked: "Handed back: it will be delivered again.",
+  terminated: "Terminated: it will not be delivered again (recorded as a dead letter).",
+  not_delivered: "Not settled: this consumer has not delivered this message (yet).",
+  redriven: "Redriven: the consumer delivers it again as a new message.",
+  rewound: "Rewound: the consumer delivers again from the chosen start.",
+};
+
+export function uiRoutes(deps: UiDeps) {
+  const app = new Hono<{ Variables: { session: Session } }>();
+
+  const call = async (token: string, method: string, path: string, body?: unknown): Promise<ApiResult> => {
+    const res = await deps.api(`/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json };
+  };
+  const errorText = (r: ApiResult) => `${r.body?.error?.message ?? "request failed"} (${r.status} ${r.body?.error?.code ?? ""})`;
+
+  app.use(async (c, next) => {
+    await next();
+    c.header("Content-Security-Policy", CSP);
+    c.header("X-Frame-Options", "DENY");
+    // Not no-referrer: Chromium then sends `Origin: null` on same-origin form posts, which sameOrigin refuses.
+    c.header("Referrer-Policy", "same-origin");
+    c.header("X-Content-Type-Options", "nosniff");
+    if (!c.req.path.startsWith("/ui/assets/")) c.header("Cache-Control", "no-store");
+  });
+
+  app.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
+  app.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
+
+  app.get("/login", (c) => c.html(<Login />));
+  app.post("/login", async (c) => {
+    if (!sameOrigin(c.req.header("origin"), c.req.url)) return c.html(<Login error="Refused: the form was sent from another site." />, 403);
+    const form = await c.req.parseBody();
+    const token = typeof form.token === "string" ? form.token.trim() : "";
+    const me = token ? await call(token, "GET", "/me") : { status: 401, body: null };
+    if (me.status !== 200) return c.html(<Login error="That token was not accepted. Check it and try again." />, 401);
+    setCookie(c, COOKIE, token, { path: COOKIE_PATH, httpOnly: true, sameSite: "Strict", secure: deps.secureCookie });
+    return c.redirect("/ui/endpoints", 303);
+  });
+
+  // Everything below needs a signed-in browser.
+  app.use(async (c, next) => {
+    const token = getCookie(c, COOKIE);
+    if (!token) return c.redirect("/ui/login", 303);
+    const me = await call(token, "GET", "/me");
+    if (me.status === 401) {
+      deleteCookie(c, COOKIE, { path: COOKIE_PATH });
+      return c.redirect("/ui/login", 303);
+    }
+    if (me.status !== 200) return c.html(<Page title="Unavailable" notice={{ text: errorText(me), error: true }} />, 503);
+    c.set("session", { token, user: me.body.user.name, csrf: csrfToken(token) });
+    if (c.req.method === "POST") {
+      const form = await c.req.parseBody();
+      if (!sameOrigin(c.req.header("origin"), c.req.url) || !csrfValid(token, form.csrf)) {
+        return c.html(<Page title="Refused" notice={{ text: "This form did not come from this inspector page (CSRF check failed). Reload the page and try again.", error: true }} />, 403);
+      }
+    }
+    await next();
+  });
+
+  const page = (c: Context<{ Variables: { session: Session } }>, title: string, nav: Nav | undefined, children: Child, status: 200 | 404 | 400 = 200) => {
+    const s = c.get("session");
+    const result = c.req.query("result");
+    const problem = c.req.query("problem");
+    const notice = problem ? { text: problem, error: true } : result && RESULTS[result] ? { text: RESULTS[result]! } : undefined;
+    return c.html(
+      <Page title={title} nav={nav} user={s.user} csrf={s.csrf} notice={notice}>
+        {children}
+      </Page>,
+      status,
+    );
+  };
+  const apiError = (c: Context<{ Variables: { session: Session } }>, r: ApiResult, nav?: Nav) =>
+    page(c, r.status === 404 ? "Not found" : "Something went wrong", nav, <p class="notice error" role="alert">{errorText(r)}</p>, r.status === 404 ? 404 : 400);
+  /** After an action: back to `to`, with the outcome as a known code or the API's error message. */
+  const back = (c: Context, to: string, r: ApiResult, result: string) => {
+    const u = new URL(to, "http://x");
+    if (r.status >= 400) u.searchParams.set("problem", errorText(r));
+    else u.searchParams.set("result", result);
+    return c.redirect(u.pathname + u.search, 303);
+  };
+
+  app.get("/", (c) => c.redirect("/ui/endpoints", 303));
+
+  app.post("/logout", (c) => {
+    deleteCookie(c, COOKIE, { path: COOKIE_PATH });
+    return c.redirect("/ui/login", 303);
+  });
+
+  app.get("/endpoints", async (c) => {
+    const r = await call(c.get("session").token, "GET", "/endpoints");
+    if (r.status !== 200) return apiError(c, r, "endpoints");
+    const base = (deps.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, "");
+    const endpoints = r.body.endpoints as any[];
+    return page(
+      c,
+      "Endpoints",
+      "endpoints",
+      <>
+        <p>The endpoints you may read. Send a test delivery with the snippet under each one: it signs like the provider does, with the endpoint's secret in <code>$WB_SECRET</code>.</p>
+        {endpoints.length === 0 && <p class="muted">No endpoints yet.</p>}
+        {endpoints.map((e, i) => {
+          const url = `${base}${e.url_path}`;
+          const curl = testDeliveryCurl(e.provider, url);
+          return (
+            <section aria-labelledby={`ep-${i}`}>
+              <h2 id={`ep-${i}`}>{e.path}</h2>
+              <Facts
+                rows={[
+                  ["Webhook URL", <code>{url}</code>],
+                  ["Provider", e.provider],
+                  ["Visibility", e.public ? "public" : "private"],
+                  ["Id", <code>{e.id}</code>],
+                ]}
+              />
+              {curl ? (
+                <CopyBlock id={`curl-${i}`} text={curl} label={`Signed test delivery for ${e.path}`} />
+              ) : (
+                <p class="muted">No one-line signer for {e.provider}: see the README's Providers section.</p>
+              )}
+            </section>
+          );
+        })}
+      </>,
+    );
+  });
+
+  const consumerOf = (c: Context) => {
+    const q = c.req.query("consumer") ?? "default";
+    return /^[a-z0-9_-]{1,32}$/.test(q) ? q : "default";
+  };
+
+  app.get("/tail", (c) => {
+    const consumer = consumerOf(c);
+    return page(
+      c,
+      "Live tail",
+      "tail",
+      <>
+        <p>
+          New deliveries to your consumer <strong>{consumer}</strong>, as they arrive (Server-Sent Events on the same durable as pulls: open one to ack it; unacked ones come back after the ack wait).
+        </p>
+        <form method="get" action="/ui/tail" class="row">
+          <label>
+            Consumer
+            <input name="consumer" value={consumer} pattern="[a-z0-9_-]{1,32}" />
+          </label>
+          <button type="submit">Switch</button>
+        </form>
+        <p id="tail-status" class="status down" role="status" aria-live="polite">
+          Connecting…
+        </p>
+        <Table
+          caption="Deliveries, newest first"
+          rows={[] as never[]}
+          empty="Waiting for deliveries…"
+          bodyId="tail-rows"
+          bodyData={{ src: `/ui/stream?consumer=${consumer}`, consumer }}
+          columns={[["Id", () => ""], ["Received", () => ""], ["Source", () => ""], ["Event", () => ""], ["Path", () => ""], ["Signature", () => ""], ["Delivery", () => ""]]}
+        />
+      </>,
+    );
+  });
+
+  app.get("/stream", async (c) => {
+    const last = c.req.header("last-event-id");
+    return deps.api(`/api/v1/messages/stream?consumer=${encodeURIComponent(consumerOf(c))}`, {
+      headers: { authorization: `Bearer ${c.get("session").token}`, accept: "text/event-stream", ...(last ? { "last-event-id": last } : {}) },
+      signal: c.req.raw.signal,
+    });
+  });
+
+  app.get("/messages/:id", async (c) => {
+    const s = c.get("session");
+    const id = Number(c.req.param("id"));
+    const consumer = consumerOf(c);
+    const notFound = { status: 404, body: { error: { code: "message_not_found", message: `message ${c.req.param("id")} not found` } } };
+    if (!Number.isSafeInteger(id) || id < 1) return apiError(c, notFound);
+    // A replay of one message: read-only, whatever the consumer's position; the API decides what he may read.
+    const r = await call(s.token, "GET", `/messages?after_id=${id - 1}&limit=1`);
+    if (r.status !== 200) return apiError(c, r);
+    const m = r.body.messages[0];
+    if (!m || m.id !== id) return apiError(c, notFound);
+    const raw = await deps.api(`/api/v1/messages/${id}/raw`, { headers: { authorization: `Bearer ${s.token}` } });
+    const rawBytes = raw.status === 200 ? new Uint8Array(await raw.arrayBuffer()) : undefined;
+    const payload = m.payload_encoding === "json" ? JSON.stringify(m.payload, null, 2) : asText(Buffer.from(m.payload, "base64"));
+    const delivery = c.req.query("delivery");
+    return page(
+      c,
+      `Message #${id}`,
+      undefined,
+      <>
+        <Facts
+          rows={[
+            ["Signature", <Verified ok={m.verified} source={m.source} />],
+            ["Event", m.event],
+            ["Webhook path", <code>{m.webhook_path}</code>],
+            ["Received", m.received_at],
+            ["Delivery id", <code>{m.delivery_id}</code>],
+            ["Content type", m.content_type],
+            ["Delivery count", delivery && /^\d+$/.test(delivery) ? `${delivery} (to consumer ${consumer}, as the live tail saw it)` : "open it from the live tail to see it"],
+            ...(m.redrive_of ? ([["Redrive of", `#${m.redrive_of}`]] as [string, Child][]) : []),
+          ]}
+        />
+        <h2>Settle on consumer {consumer}</h2>
+        <div class="row">
+          {(["ack", "nak", "term"] as const).map((kind) => (
+            <form method="post" action={`/ui/messages/${id}/settle`} class="inline">
+              <Csrf value={s.csrf} />
+              <input type="hidden" name="consumer" value={consumer} />
+              <input type="hidden" name="kind" value={kind} />
+              <button type="submit" class={kind === "ack" ? "primary" : undefined}>
+                {kind === "ack" ? "Ack" : kind === "nak" ? "Nak (deliver again)" : "Term (give up)"}
+              </button>
+            </form>
+          ))}
+        </div>
+        <h2>Sender's headers</h2>
+        <Table caption="As received" rows={Object.entries(m.headers as Record<string, string>)} empty="none" columns={[["Header", ([k]) => <code>{k}</code>], ["Value", ([, v]) => <code>{v}</code>]]} />
+        <h2>Payload</h2>
+        <section aria-label="Payload">
+          <pre tabindex={0}>{payload}</pre>
+        </section>
+        <h2>Raw bytes</h2>
+        {rawBytes ? (
+          <>
+            <p class="muted">{rawBytes.byteLength} bytes, exactly as received (what the signature covers).</p>
+            <section aria-label="Raw bytes">
+              <pre tabindex={0}>{asText(rawBytes)}</pre>
+            </section>
+          </>
+        ) : (
+          <p class="muted">Not available ({raw.status}).</p>
+        )}
+      </>,
+    );
+  });
+
+  app.post("/messages/:id/settle", async (c) => {
+    const form = await c.req.parseBody();
+    const kind = ["ack", "nak", "term"].includes(String(form.kind)) ? String(form.kind) : "ack";
+    const consumer = typeof form.consumer === "string" ? form.consumer : "default";
+    const id = Number(c.req.param("id"));
+    const r = await call(c.get("session").token, "POST", `/messages/${kind}`, { message_ids: [id], consumer });
+    const done = r.body?.not_delivered?.length ? "not_delivered" : ({ ack: "acked", nak: "naked", term: "terminated" } as Record<string, string>)[kind]!;
+    return back(c, `/ui/messages/${id}?consumer=${encodeURIComponent(consumer)}`, r, done);
+  });
+
+  app.get("/replay", async (c) => {
+    const s = c.get("session");
+    const consumer = consumerOf(c);
+    const after = c.req.query("after_id");
+    const r = after !== undefined && /^\d+$/.test(after) ? await call(s.token, "GET", `/messages?after_id=${after}&limit=50`) : undefined;
+    if (r && r.status !== 200) return apiError(c, r, "replay");
+    const messages = (r?.body.messages ?? []) as any[];
+    return page(
+      c,
+      "Replay",
+      "replay",
+      <>
+        <h2>Read from a sequence</h2>
+        <p>Shows what is stored after an id, read-only: no consumer's position or acks change.</p>
+        <form method="get" action="/ui/replay" class="row">
+          <label>
+            After id
+            <input name="after_id" inputmode="numeric" pattern="\d+" value={after ?? "0"} required />
+          </label>
+          <button type="submit">Show</button>
+        </form>
+        {r && (
+          <Table
+            caption={`Stored after #${after}${r.body.has_more ? ` (more after #${r.body.next_cursor})` : ""}`}
+            rows={messages}
+            empty="Nothing stored after this id that you may read."
+            columns={[
+              ["Id", (m) => <a href={`/ui/messages/${m.id}?consumer=${consumer}`}>#{m.id}</a>],
+              ["Received", (m) => m.received_at],
+              ["Source", (m) => m.source],
+              ["Event", (m) => m.event],
+              ["Path", (m) => <code>{m.webhook_path}</code>],
+            ]}
+          />
+        )}
+        <h2>Deliver again from a time or a sequence</h2>
+        <p>Rewinds a consumer: everything from there is delivered to it again, including what was acked.</p>
+        <form method="post" action={`/ui/consumers/${consumer}/rewind`} class="row">
+          <Csrf value={s.csrf} />
+          <label>
+            Consumer
+            <input name="consumer" value={consumer} pattern="[a-z0-9_-]{1,32}" required />
+          </label>
+          <label>
+            From sequence
+            <input name="sequence" inputmode="numeric" pattern="\d*" />
+          </label>
+          <label>
+            or from time (UTC)
+            <input name="time" type="datetime-local" step="1" />
+          </label>
+          <button type="submit">Rewind</button>
+        </form>
+      </>,
+    );
+  });
+
+  app.post("/consumers/:name/rewind", async (c) => {
+    const form = await c.req.parseBody();
+    const name = typeof form.consumer === "string" && form.consumer ? form.consumer : c.req.param("name");
+    const seq = String(form.sequence ?? "").trim();
+    const time = String(form.time ?? "").trim();
+    const body = seq ? { sequence: Number(seq) } : time ? { time: new Date(`${time}Z`).toISOString() } : {};
+    const r = await call(c.get("session").token, "POST", `/consumers/${encodeURIComponent(name)}/rewind`, body);
+    return back(c, `/ui/replay?consumer=${encodeURIComponent(name)}`, r, "rewound");
+  });
+
+  app.get("/dead-letters", async (c) => {
+    const s = c.get("session");
+    const r = await call(s.token, "GET", "/dead-letters?limit=200");
+    if (r.status !== 200) return apiError(c, r, "dead-letters");
+    return page(
+      c,
+      "Dead letters",
+      "dead-letters",
+      <>
+        <p>Deliveries your consumers gave up on (too many deliveries, or terminated). Redrive delivers one again, once, to the same consumer, as a new message.</p>
+        <Table
+          caption="Newest first"
+          rows={r.body.dead_letters as any[]}
+          empty="No dead letters."
+          columns={[
+            ["Message", (d) => <a href={`/ui/messages/${d.id}?consumer=${d.consumer}`}>#{d.id}</a>],
+            ["Consumer", (d) => d.consumer],
+            ["Reason", (d) => d.reason],
+            ["Deliveries", (d) => d.delivery_count],
+            ["Died", (d) => d.dead_at],
+            [
+              "Redrive",
+              (d) =>
+                d.redriven_at ? (
+                  <span>
+                    redriven {d.redriven_at} by {d.redriven_by} as #{d.redrive_id}
+                  </span>
+                ) : (
+                  <form method="post" action={`/ui/dead-letters/${d.id}/redrive`} class="inline">
+                    <Csrf value={s.csrf} />
+                    <input type="hidden" name="consumer" value={d.consumer} />
+                    <button type="submit" aria-label={`Redrive message ${d.id} on ${d.consumer}`}>
+                      Redrive
+                    </button>
+                  </form>
+                ),
+            ],
+          ]}
+        />
+        <h2>Redrive a time range</h2>
+        <form method="post" action="/ui/dead-letters/redrive" class="row">
+          <Csrf value={s.csrf} />
+          <label>
+            Died from (UTC)
+            <input name="from" type="datetime-local" step="1" required />
+          </label>
+          <label>
+            until (UTC, optional)
+            <input name="to" type="datetime-local" step="1" />
+          </label>
+          <button type="submit">Redrive all not yet redriven</button>
+        </form>
+      </>,
+    );
+  });
+
+  app.post("/dead-letters/redrive", async (c) => {
+    const form = await c.req.parseBody();
+    const iso = (v: unknown) => (typeof v === "string" && v ? new Date(`${v}Z`).toISOString() : undefined);
+    let body: Record<string, string | undefined>;
+    try {
+      body = { from: iso(form.from), to: iso(form.to) };
+    } catch {
+      body = { from: String(form.from) };
+    }
+    const r = await call(c.get("session").token, "POST", "/dead-letters/redrive", body);
+    return back(c, "/ui/dead-letters", r, "redriven");
+  });
+
+  app.post("/dead-letters/:id/redrive", async (c) => {
+    const form = await c.req.parseBody();
+    const consumer = typeof form.consumer === "string" ? form.consumer : "default";
+    const r = await call(c.get("session").token, "POST", `/dead-letters/${encodeURIComponent(c.req.param("id"))}/redrive?consumer=${encodeURIComponent(consumer)}`);
+    return back(c, "/ui/dead-letters", r, "redriven");
+  });
+
+  app.get("/consumers", async (c) => {
+    const s = c.get("session");
+    const list = await call(s.token, "GET", "/consumers");
+    if (list.status !== 200) return apiError(c, list, "consumers");
+    const names = ["default", ...(list.body.consumers as any[]).map((x) => x.name).filter((n: string) => n !== "default")];
+    const details = await Promise.all(names.map((n) => call(s.token, "GET", `/consumers/${n}`)));
+    const rows = details.filter((d) => d.status === 200).map((d) => d.body);
+    return page(
+      c,
+      "Consumers",
+      "consumers",
+      <Table
+        caption="Lag: messages stored and not yet delivered (pending), delivered and not yet acked (ack pending)"
+        rows={rows}
+        empty="No consumers."
+        columns={[
+          ["Name", (x) => <a href={`/ui/tail?consumer=${x.name}`}>{x.name}</a>],
+          ["Pending", (x) => x.pending],
+          ["Ack pending", (x) => x.ack_pending],
+          ["Redelivered", (x) => x.redelivered],
+          ["Dead letters", (x) => x.dead_letters],
+          ["Last delivered", (x) => (x.delivered_id === null ? "never" : `#${x.delivered_id}`)],
+          ["Last active", (x) => x.last_active ?? "never"],
+        ]}
+      />,
+    );
+  });
+
+  return app;
+}
+
+/** Bytes as text when they are UTF-8, else base64 (labelled). */
+function asText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return `(not UTF-8; base64)\n${Buffer.from(bytes).toString("base64")}`;
+  }
+}
