@@ -92,6 +92,8 @@ describe("the web inspector in Chromium", () => {
     expect(body).toContain("x-github-event");
     expect(await page.getByLabel("Payload").textContent()).toBe(JSON.stringify({ test: true, sent_by: "webhook-broker inspector" }, null, 2));
     expect(body).toMatch(/Delivery count\s*1 \(to consumer default/);
+    // The exact bytes the signature covers (GET /api/v1/messages/:id/raw).
+    expect(await page.getByLabel("Raw bytes").textContent()).toBe('{"test":true,"sent_by":"webhook-broker inspector"}');
     await shot(page, "message");
     await page.getByRole("button", { name: "Ack" }).click();
     await expect.poll(() => page.getByRole("status").first().textContent()).toContain("Acknowledged");
