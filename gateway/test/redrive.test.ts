@@ -122,10 +122,12 @@ describe("redrive", () => {
       expect(r.body.error.code).toBe("invalid_request");
     }
 
+    // Oldest death first; the advisories of one term request are recorded in any order.
     const first = await api(u.token, "POST", "/dead-letters/redrive", { from, limit: 1 });
-    expect(first.body).toMatchObject({ redriven: [expect.objectContaining({ id: ids[1] })], has_more: true });
+    expect(first.body).toMatchObject({ redriven: [expect.anything()], has_more: true });
     const rest = await api(u.token, "POST", "/dead-letters/redrive", { from, to: new Date(Date.now() + 60_000).toISOString() });
-    expect(rest.body).toMatchObject({ redriven: [expect.objectContaining({ id: ids[2] })], has_more: false });
+    expect(rest.body).toMatchObject({ redriven: [expect.anything()], has_more: false });
+    expect([first.body.redriven[0].id, rest.body.redriven[0].id].sort()).toEqual([ids[1], ids[2]].sort());
     expect((await api(u.token, "POST", "/dead-letters/redrive", { from })).body.redriven).toEqual([]);
 
     // Three copies, each once.
