@@ -20,10 +20,11 @@ const program = new Command("chaos")
   .option("--only <names>", `comma-separated subset of ${SCENARIOS.map((s) => s.name).join(",")}`)
   .option("--rate <n>", "deliveries per second", "50")
   .option("--rounds <n>", "kills of nats-server in nats-kill (default 3, --short 1)")
-  .option("--json", "print the results as JSON");
+  .option("--json", "print the results as JSON")
+  .option("--keep", "keep the run's directory (gateway and nats-server logs) instead of removing it");
 
 export async function main(argv: string[]): Promise<number> {
-  const o = program.parse(argv, { from: "user" }).opts<{ short?: boolean; only?: string; rate: string; rounds?: string; json?: boolean }>();
+  const o = program.parse(argv, { from: "user" }).opts<{ short?: boolean; only?: string; rate: string; rounds?: string; json?: boolean; keep?: boolean }>();
   const only = o.only?.split(",").map((x) => x.trim());
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (unknown.length > 0) {
@@ -46,7 +47,8 @@ export async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await postgres.server?.stop().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
+    if (o.keep) console.error(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   }
   if (o.json) console.log(JSON.stringify(results, null, 2));
   else console.log(formatTable(results));
