@@ -26,7 +26,8 @@ export type ErrorCode =
   | "device_code_expired"
   | "internal";
 
-const STATUS: Record<ErrorCode, number> = {
+/** Each code's HTTP status (the OpenAPI document lists the codes a status may carry). */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   unauthenticated: 401,
   refresh_token_reused: 401,
@@ -63,6 +64,6 @@ export class BrokerError extends Error {
   ) {
     super(message);
     this.name = "BrokerError";
-    this.status = STATUS[code];
+    this.status = ERROR_STATUS[code];
   }
 }

@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ConsumerManager, Database, SecretBox } from "@wb/authz";
@@ -42,6 +43,8 @@ import { userRoutes } from "./routes/users.js";
 import { reservationRoutes } from "./routes/reservations.js";
 import { auditRoutes } from "./routes/audit.js";
 import { uiRoutes } from "./ui/index.js";
+import { docsRoutes } from "./routes/docs.js";
+import { router } from "./openapi.js";
 
 export interface AppDeps {
   config: Config;
@@ -67,8 +70,8 @@ export interface AppDeps {
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = router();
   const db = deps.database.db;
   const link = new NatsLink(deps.nc);
   app.use(requestId());
@@ -76,11 +79,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const trustedProxies = parseTrustedProxies(deps.config.TRUSTED_PROXIES);
   if (trustedProxies.ranges.length) app.use(clientAddressMiddleware(trustedProxies));
   app.use(accessLog(deps.log));
+  // Only for origins listed explicitly; answered before authentication (a preflight carries no token).
+  if (deps.config.CORS_ORIGINS?.length) {
+    app.use(cors({ origin: deps.config.CORS_ORIGINS, allowHeaders: ["Authorization", "Content-Type"], exposeHeaders: ["Retry-After", "X-Request-Id"], maxAge: 600 }));
+  }
   app.onError(errorHandler(deps.log));
   app.notFound((c) => {
     throw new BrokerError("not_found", `no route for ${c.req.method} ${c.req.path}`);
   });
 
+  app.route("/", docsRoutes(app));
   app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME, link, purgeAckedAt: deps.config.STREAM_PURGE_ACKED_AT }));
   const purger = deps.purger;
   app.route("/webhook", ingestRoutes({ ...deps, link, onStreamFull: purger && (() => purger.kick()) }));
@@ -91,7 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/auth/github", githubAuthRoutes({ login: deps.github, cookies }));
   app.route("/auth", authRoutes({ ...deps, db, cookies }));
 
-  const api = new Hono<AppEnv>();
+  const api = router();
   api.use(bearerAuth(db, deps.auth.verifier));
   // JSON bodies are parsed whole: cap them (declared or chunked) before anything reads one.
   api.use(

@@ -143,3 +143,21 @@ describe("parsers", () => {
     for (const bad of ["100", "0/s", "10/s:0", "10/d", "ten/s", "10/s:"]) expect(parseRateLimit(bad), bad).toBeUndefined();
   });
 });
+
+describe("CORS_ORIGINS", () => {
+  it("unset or empty: no origin; a list: each origin exactly", () => {
+    expect(loadConfig(minimal).CORS_ORIGINS).toEqual([]);
+    expect(loadConfig({ ...minimal, CORS_ORIGINS: "" }).CORS_ORIGINS).toEqual([]);
+    expect(loadConfig({ ...minimal, CORS_ORIGINS: "https://app.example.com, http://localhost:3000" }).CORS_ORIGINS).toEqual([
+      "https://app.example.com",
+      "http://localhost:3000",
+    ]);
+  });
+
+  it("refuses a wildcard, a path, a trailing slash or another scheme, naming the variable", () => {
+    for (const bad of ["*", "https://app.example.com/", "https://app.example.com/ui", "app.example.com", "ftp://files.example.com", "https://*.example.com"]) {
+      const err = rejected({ ...minimal, CORS_ORIGINS: bad });
+      expect(err.message, bad).toContain("CORS_ORIGINS: not an origin");
+    }
+  });
+});

@@ -34,6 +34,29 @@ const rateLimit = (fallback: string) =>
       return limit ?? null;
     });
 
+/**
+ * `https://a.example, http://localhost:3000`: origins a browser may call the API from. Each one
+ * exactly (scheme, host, port; no path, no `*`): a wildcard would let any page use a token it got hold of.
+ */
+const origins = z
+  .string()
+  .default("")
+  .transform((v, ctx) => {
+    const list = v.split(",").map((o) => o.trim()).filter(Boolean);
+    for (const o of list) {
+      let origin: string | undefined;
+      try {
+        const url = new URL(o);
+        // The URL parser takes `*` as a host character: a wildcard must not pass as a name.
+        origin = /^https?:$/.test(url.protocol) && !url.host.includes("*") ? url.origin : undefined;
+      } catch {}
+      if (origin !== o) {
+        ctx.addIssue({ code: "custom", message: `not an origin: ${o} (list each one as scheme://host[:port], e.g. https://app.example.com; no *, no path)` });
+      }
+    }
+    return list;
+  });
+
 const duration = zDuration;
 const bytes = zBytes;
 
@@ -149,6 +172,8 @@ export const configSchema = z.object({
   GITHUB_CACHE_TTL: duration("5m"),
   /** Where people reach the broker; GitHub sends them back to PUBLIC_URL/auth/github/callback. */
   PUBLIC_URL: unsetIfEmpty(z.url({ protocol: /^https?$/ }).optional()),
+  /** Browser origins allowed to call the API; none (the default): no CORS headers at all. */
+  CORS_ORIGINS: origins,
   ...logEnvSchema.shape,
 }).superRefine((c, ctx) => {
   // node:http refuses to start otherwise; say so in our words.

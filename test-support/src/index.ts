@@ -12,3 +12,4 @@ export * from "./stream.js";
 export * from "./webhooks.js";
 export * from "./fake-github/index.js";
 export * from "./sse.js";
+export * from "./openapi.js";

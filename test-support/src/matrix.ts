@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { addMember, CLI_ACTOR, cliActing, createApiToken, createEndpoint, createOrganization, createReservation, createUser, startSession, type Db, type SecretBox } from "@wb/authz";
-import { createApp } from "@wb/gateway";
+import { stubApp } from "./openapi.js";
 import { postGithub } from "./webhooks.js";
 
 export const PRINCIPALS = [
@@ -151,21 +151,8 @@ export interface MatrixResult {
 
 /** The routes the app mounts under /api/v1 (`METHOD /path`), read from Hono's route table. */
 export function mountedApiRoutes(): string[] {
-  const stub: any = new Proxy(() => stub, { get: (_t, k) => (k === "then" ? undefined : stub), apply: () => stub });
-  const app = createApp({
-    config: { STREAM_NAME: "MATRIX" },
-    log: stub,
-    database: { db: stub },
-    box: stub,
-    nc: stub,
-    js: stub,
-    jsm: stub,
-    endpoints: stub,
-    consumers: stub,
-    auth: stub,
-  } as unknown as Parameters<typeof createApp>[0]);
-  const routes = app.routes
-    .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
+  const routes = stubApp()
+    .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
     .map((r) => `${r.method} ${r.path}`);
   return [...new Set(routes)];
 }

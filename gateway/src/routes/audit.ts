@@ -1,7 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
-import { BrokerError, findOrganizationByName, listAudit, organizationAccess, requireAccess, viewAudit, type Db } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import { findOrganizationByName, listAudit, organizationAccess, requireAccess, viewAudit, type Db } from "@wb/authz";
+import { declare, errors, instant, json, router } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 
 export interface AuditDeps {
@@ -14,15 +13,40 @@ const query = z.strictObject({
   before_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
+const Entry = z.object({
+  id: z.number().int(),
+  at: instant,
+  actor: z.object({
+    user_id: z.string().nullable().openapi({ description: "null for the CLI" }),
+    name: z.string(),
+    via: z.string().openapi({ example: "api" }),
+    source: z.string().openapi({ description: "The client address (API) or `cli`" }),
+  }),
+  action: z.string().openapi({ example: "endpoint.created" }),
+  target: z.object({ type: z.string(), id: z.string() }),
+  organization_id: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+
 /**
  * The audit log: global admins read every entry, organization admins those of their
  * organizations; anyone else gets 403 (that the log exists is no secret).
  */
 export function auditRoutes(deps: AuditDeps) {
-  const app = new Hono<AppEnv>();
-  app.get("/", async (c) => {
-    const q = query.safeParse(c.req.query());
-    if (!q.success) throw new BrokerError("invalid_request", q.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "));
+  const app = router();
+  const list = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["audit"],
+    summary: "Audit entries the caller may read, newest first",
+    request: { query },
+    responses: {
+      200: json(z.object({ entries: z.array(Entry), next_before_id: z.number().int().nullable().openapi({ description: "Pass as before_id for the next page; null on the last" }) }), "A page of entries"),
+      ...errors(400, 403, 404),
+    },
+  });
+  declare(app, list, async (c) => {
+    const q = { data: c.req.valid("query") };
     const { actor } = await actingOf(c, deps.db);
     let organizationId: string | undefined;
     if (q.data.organization !== undefined) {

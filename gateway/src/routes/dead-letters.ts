@@ -1,7 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
-import { BrokerError, listDeadLetters, viewDeadLetter, type Db } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import { listDeadLetters, viewDeadLetter, type Db } from "@wb/authz";
+import { declare, errors, instant, json, router } from "../openapi.js";
 
 export interface DeadLettersDeps {
   db: Db;
@@ -12,13 +11,28 @@ const query = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const DeadLetter = z.object({
+  consumer: z.string(),
+  id: z.number().int().openapi({ description: "The message's id (its stream sequence); still readable with after_id until retention removes it" }),
+  endpoint_id: z.string().nullable(),
+  delivery_count: z.number().int(),
+  reason: z.enum(["max_deliveries", "terminated"]),
+  dead_at: instant,
+});
+
 /** Messages a consumer gave up on (max deliveries reached, or terminated by the reader). */
 export function deadLetterRoutes(deps: DeadLettersDeps) {
-  const app = new Hono<AppEnv>();
-  app.get("/", async (c) => {
-    const q = query.safeParse(c.req.query());
-    if (!q.success) throw new BrokerError("invalid_request", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-    const rows = await listDeadLetters(deps.db, c.get("principal").userId, q.data);
+  const app = router();
+  const list = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["dead letters"],
+    summary: "Messages the caller's consumers gave up on",
+    request: { query },
+    responses: { 200: json(z.object({ dead_letters: z.array(DeadLetter) }), "Newest first"), ...errors(400, 404) },
+  });
+  declare(app, list, async (c) => {
+    const rows = await listDeadLetters(deps.db, c.get("principal").userId, c.req.valid("query"));
     return c.json({
       dead_letters: rows.map(viewDeadLetter),
     });

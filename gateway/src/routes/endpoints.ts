@@ -1,6 +1,5 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { z } from "zod";
 import {
   announceEndpointChanged,
   createEndpointAs,
@@ -19,7 +18,7 @@ import {
   type SecretBox,
 } from "@wb/authz";
 import type { EndpointCache } from "../endpoint-cache.js";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 import { validateProviderOptions } from "../webhooks/options.js";
@@ -72,13 +71,34 @@ const rotateBody = z.strictObject({
     }),
 });
 
+const Endpoint = z
+  .object({
+    id: z.string(),
+    path: z.string().openapi({ example: "acme/github" }),
+    url_path: z.string().openapi({ description: "Where senders deliver", example: "/webhook/acme/github" }),
+    provider: z.string().openapi({ example: "github" }),
+    provider_options: z.record(z.string(), z.unknown()),
+    owner: z.object({ type: z.enum(["user", "organization"]), id: z.string() }),
+    public: z.boolean(),
+    max_body_bytes: z.number().int().nullable(),
+    description: z.string().nullable(),
+    repository: z.string().nullable().openapi({ description: "Repository-scoped: the GitHub repository (owner/repo) whose readers may read it" }),
+    created_at: instant,
+    updated_at: instant,
+  })
+  .openapi("Endpoint");
+
+const WithSecret = Endpoint.extend({ secret: z.string().openapi({ description: "The signing secret, shown this once" }) });
+const id = z.object({ id: z.string() });
+const tags = ["endpoints"];
+
 /**
  * Endpoints. Every rule (who may create for whom and where, public, body limits, the ownership
  * of paths) is decided in authz (createEndpointAs, endpointFor, updateEndpointAs), the same
  * functions the CLI calls; this file parses, calls and announces.
  */
 export function endpointRoutes(deps: EndpointsDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
   const limits = (): Limits => ({ maxPayload: deps.nc.info?.max_payload, validateOptions: validateProviderOptions });
 
   /** Every gateway (this one first) reloads its endpoint cache; durables and connections follow. */
@@ -87,7 +107,15 @@ export function endpointRoutes(deps: EndpointsDeps) {
     await announceEndpointChanged(deps.nc, change);
   };
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Create an endpoint (its secret is returned this once)",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(WithSecret, "Created"), ...errors(400, 403, 404, 409) },
+  });
+  declare(app, create, async (c) => {
     const body = await parseJson(c, createBody);
     const acting = await actingOf(c, deps.db);
     const { endpoint, secret } = await createEndpointAs(
@@ -112,25 +140,35 @@ export function endpointRoutes(deps: EndpointsDeps) {
     return c.json({ ...viewEndpoint(endpoint), secret }, 201);
   });
 
-  app.get("/", async (c) => {
+  const list = createRoute({ method: "get", path: "/", tags, summary: "Endpoints the caller may read", responses: { 200: json(z.object({ endpoints: z.array(Endpoint) }), "Readable endpoints") } });
+  declare(app, list, async (c) => {
     const rows = await listVisibleEndpoints(deps.db, c.get("principal"));
     return c.json({ endpoints: rows.map(viewEndpoint) });
   });
 
-  app.get("/:id", async (c) => {
-    const { endpoint } = await endpointFor(deps.db, (await actingOf(c, deps.db)).actor, c.req.param("id"));
+  const get = createRoute({ method: "get", path: "/{id}", tags, summary: "One endpoint", request: { params: id }, responses: { 200: json(Endpoint, "The endpoint"), ...errors(404) } });
+  declare(app, get, async (c) => {
+    const { endpoint } = await endpointFor(deps.db, (await actingOf(c, deps.db)).actor, c.req.valid("param").id);
     return c.json(viewEndpoint(endpoint));
   });
 
-  app.patch("/:id", async (c) => {
+  const patch = createRoute({
+    method: "patch",
+    path: "/{id}",
+    tags,
+    summary: "Change an endpoint (its path, provider and owner are fixed)",
+    request: { params: id, body: jsonBody(patchBody) },
+    responses: { 200: json(Endpoint.extend({ access_changed: z.boolean() }), "Changed"), ...errors(400, 403, 404) },
+  });
+  declare(app, patch, async (c) => {
     const acting = await actingOf(c, deps.db);
     // Not readable: 404 before the body is even looked at.
-    await endpointFor(deps.db, acting.actor, c.req.param("id"));
+    await endpointFor(deps.db, acting.actor, c.req.valid("param").id);
     const body = await parseJson(c, patchBody);
     const { endpoint, accessChanged } = await updateEndpointAs(
       deps.db,
       acting,
-      c.req.param("id"),
+      c.req.valid("param").id,
       { description: body.description, isPublic: body.public, providerOptions: body.provider_options, maxBodyBytes: body.max_body_bytes, repositoryScoped: body.repository_scoped },
       limits(),
     );
@@ -139,9 +177,20 @@ export function endpointRoutes(deps: EndpointsDeps) {
     return c.json({ ...viewEndpoint(endpoint), access_changed: accessChanged });
   });
 
-  app.post("/:id/rotate-secret", async (c) => {
+  const rotate = createRoute({
+    method: "post",
+    path: "/{id}/rotate-secret",
+    tags,
+    summary: "Replace the signing secret (the previous one keeps verifying for previous_valid_for)",
+    request: { params: id, body: jsonBody(rotateBody) },
+    responses: {
+      200: json(WithSecret.extend({ previous_secret_expires_at: instant.nullable() }), "The new secret, shown this once"),
+      ...errors(400, 403, 404),
+    },
+  });
+  declare(app, rotate, async (c) => {
     const acting = await actingOf(c, deps.db);
-    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.param("id"), "manage", "rotate the secret of");
+    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.valid("param").id, "manage", "rotate the secret of");
     const body = await parseJson(c, rotateBody);
     const { endpoint, secret, previousExpiresAt } = await rotateEndpointSecret(
       deps.db,
@@ -155,9 +204,10 @@ export function endpointRoutes(deps: EndpointsDeps) {
     return c.json({ ...viewEndpoint(endpoint), secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
   });
 
-  app.delete("/:id", async (c) => {
+  const remove = createRoute({ method: "delete", path: "/{id}", tags, summary: "Delete an endpoint", request: { params: id }, responses: { 204: { description: "Deleted" }, ...errors(403, 404) } });
+  declare(app, remove, async (c) => {
     const acting = await actingOf(c, deps.db);
-    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.param("id"), "manage", "delete");
+    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.valid("param").id, "manage", "delete");
     await deleteEndpoint(deps.db, e.id, acting);
     await announce({ id: e.id, change: "deleted" });
     return c.body(null, 204);

@@ -1,8 +1,28 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { consumerPlan, ensureDefaultConsumer, githubStatusOf, inboxPrefixOf, listConsumers, type ConsumerManager, type Db } from "@wb/authz";
 import { CLIENT_API_PREFIX } from "@wb/authz";
 import type { Config } from "../config.js";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, router } from "../openapi.js";
+
+const Me = z.object({
+  user: z.object({ id: z.string(), name: z.string(), admin: z.boolean() }),
+  github: z
+    .object({
+      login: z.string(),
+      status: z.enum(["ok", "unavailable", "signed_out"]),
+      synced_at: instant.nullable(),
+      access_until: instant.nullable(),
+      message: z.string().nullable(),
+    })
+    .nullable()
+    .openapi({ description: "null unless the user signed in with GitHub" }),
+  nats: z.object({
+    stream: z.string(),
+    api_prefix: z.string().openapi({ description: "The JetStream API prefix a NATS client uses" }),
+    inbox_prefix: z.string().openapi({ description: "The user's own reply-subject prefix (nobody else can subscribe to it)" }),
+    consumers: z.array(z.object({ name: z.string(), durable_name: z.string() })),
+  }),
+});
 
 export interface MeDeps {
   db: Db;
@@ -15,8 +35,15 @@ export interface MeDeps {
  * also creates his default durable, so a NATS reader can start without an HTTP pull first.
  */
 export function meRoutes(deps: MeDeps) {
-  const app = new Hono<AppEnv>();
-  app.get("/", async (c) => {
+  const app = router();
+  const route = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["me"],
+    summary: "Who the token belongs to, and what a NATS client needs",
+    responses: { 200: json(Me, "The caller"), ...errors() },
+  });
+  declare(app, route, async (c) => {
     const p = c.get("principal");
     const def = await ensureDefaultConsumer(deps.db, p.userId);
     const plan = await consumerPlan(deps.db, def);

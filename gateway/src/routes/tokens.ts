@@ -1,8 +1,7 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { announceGrantsChanged, BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, parseDuration, type Db } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -20,6 +19,19 @@ const createBody = z
     expires_at: z.iso.datetime({ offset: true }).optional(),
   })
   .refine((b) => !(b.expires_in && b.expires_at), { message: "give expires_in or expires_at, not both" });
+
+const Token = z.object({
+  id: z.string(),
+  name: z.string(),
+  display_prefix: z.string().openapi({ description: "The token's first characters, to recognize it" }),
+  status: z.enum(["active", "revoked", "expired"]),
+  created_at: instant,
+  expires_at: instant.nullable(),
+  last_used_at: instant.nullable(),
+  revoked_at: instant.nullable(),
+});
+
+const id = z.object({ id: z.string() });
 
 type TokenRow = Awaited<ReturnType<typeof listApiTokens>>[number];
 
@@ -62,14 +74,24 @@ function expiryOf(body: z.infer<typeof createBody>, now = Date.now()): Date | un
  * token id is not found.
  */
 export function tokenRoutes(deps: TokensDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
+  const tags = ["tokens"];
 
-  app.get("/", async (c) => {
+  const list = createRoute({ method: "get", path: "/", tags, summary: "The caller's API tokens", responses: { 200: json(z.object({ tokens: z.array(Token) }), "His tokens") } });
+  declare(app, list, async (c) => {
     const rows = await listApiTokens(deps.db, c.get("principal").userId);
     return c.json({ tokens: rows.map(view) });
   });
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Create an API token (shown once, in this answer)",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(Token.extend({ token: z.string() }), "The token, with its secret value"), ...errors(400) },
+  });
+  declare(app, create, async (c) => {
     const body = await parseJson(c, createBody);
     const expiresAt = expiryOf(body);
     const userId = c.get("principal").userId;
@@ -79,9 +101,17 @@ export function tokenRoutes(deps: TokensDeps) {
     return c.json({ ...view(row), token }, 201);
   });
 
-  app.delete("/:id", async (c) => {
+  const revoke = createRoute({
+    method: "delete",
+    path: "/{id}",
+    tags,
+    summary: "Revoke one of the caller's tokens (its NATS connections are closed)",
+    request: { params: id },
+    responses: { 204: { description: "Revoked" }, ...errors(404) },
+  });
+  declare(app, revoke, async (c) => {
     const userId = c.get("principal").userId;
-    await revokeOwnApiToken(deps.db, userId, c.req.param("id"), await actingOf(c, deps.db));
+    await revokeOwnApiToken(deps.db, userId, c.req.valid("param").id, await actingOf(c, deps.db));
     // The auth callout closes the NATS connections that use it.
     await announceGrantsChanged(deps.nc, { user_ids: [userId], change: "token_revoked" });
     return c.body(null, 204);

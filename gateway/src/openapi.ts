@@ -1,0 +1,100 @@
+import { OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
+import type { Handler } from "hono";
+import { BrokerError, ERROR_STATUS, type ErrorCode } from "@wb/authz";
+import type { AppEnv } from "./env.js";
+
+/**
+ * The API contract: routes are declared with `createRoute` (their request and response schemas)
+ * so `/openapi.json` is generated from the code that serves them, never written by hand.
+ */
+
+/** zod issues as the one human message of a 400 (`where: reason; ...`), the same for bodies, queries and paths. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], where: string): string {
+  return issues.map((i) => `${i.path.join(".") || where}: ${i.message}`).join("; ");
+}
+
+/** What @hono/zod-openapi calls when a declared query or path parameter does not parse: our 400, not its raw zod error. */
+export function validationHook(result: { success: boolean; error?: { issues: readonly z.core.$ZodIssue[] }; target: string }): void {
+  if (!result.success) throw new BrokerError("invalid_request", describeIssues(result.error?.issues ?? [], result.target));
+}
+
+/** A sub-app whose routes end up in the OpenAPI document once mounted with `app.route()`. */
+export function router(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+const CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+/** Every failure, as errors.ts renders it. */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(CODES).openapi({ description: "Machine-readable; the status says the class, the code says which failure." }),
+      message: z.string().openapi({ description: "For people: what went wrong and, where it helps, what to do." }),
+      request_id: z.string().openapi({ description: "Also in the X-Request-Id response header and the gateway's log." }),
+    }),
+  })
+  .openapi("Error");
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad request",
+  401: "Unauthenticated",
+  403: "Forbidden",
+  404: "Not found (or not visible to the caller)",
+  409: "Conflict",
+  413: "Payload too large",
+  414: "Path too long",
+  415: "Unsupported media type",
+  429: "Rate limited (see Retry-After)",
+  500: "Internal error",
+  502: "Upstream error",
+  503: "Unavailable (see Retry-After)",
+};
+
+/** Error responses for the given statuses, each listing the codes that status carries. */
+export function errors(...statuses: number[]): NonNullable<RouteConfig["responses"]> {
+  const out: NonNullable<RouteConfig["responses"]> = {};
+  for (const status of statuses) {
+    const codes = CODES.filter((code) => ERROR_STATUS[code] === status);
+    out[status] = {
+      description: `${STATUS_TEXT[status] ?? "Error"}${codes.length ? ` (${codes.join(", ")})` : ""}`,
+      content: { "application/json": { schema: ErrorSchema } },
+    };
+  }
+  return out;
+}
+
+/** A JSON response. */
+export function json(schema: z.ZodType, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body. */
+export function jsonBody(schema: z.ZodType, description?: string) {
+  return { required: true, description, content: { "application/json": { schema } } };
+}
+
+/** An ISO 8601 instant as the API renders it (`Date.toISOString()`). */
+export const instant = z.string().openapi({ format: "date-time" });
+
+type Nothing = Record<never, never>;
+type Validated<R extends RouteConfig> = {
+  in: Nothing;
+  out: {
+    query: R["request"] extends { query: infer Q extends z.ZodType } ? z.output<Q> : Nothing;
+    param: R["request"] extends { params: infer P extends z.ZodType } ? z.output<P> : Nothing;
+  };
+};
+
+/**
+ * Declares `route` in the document and mounts `handler` for it. Query and path parameters are
+ * validated before the handler (a failure is our 400 `invalid_request`, see validationHook); a
+ * declared JSON body is documented but parsed by the handler with `parseJson`, so that access is
+ * decided before the body is looked at (a caller who may not see a resource gets its 404, not a
+ * 400 that tells it exists).
+ */
+export function declare<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, route: R, handler: Handler<AppEnv, string, Validated<R>>): void {
+  app.openAPIRegistry.registerPath(route);
+  const { body: _parsedByTheHandler, ...validated } = route.request ?? {};
+  app.openapi({ ...route, request: validated, hide: true } as RouteConfig, handler as never);
+}
