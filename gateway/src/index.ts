@@ -11,3 +11,4 @@ export { percentFull, purgeAcked, type PurgeResult } from "./nats/purge.js";
 export { providers, providerNames, getProvider } from "./webhooks/index.js";
 export { validateProviderOptions } from "./webhooks/options.js";
 export { ENDPOINTS_CHANGED_SUBJECT } from "@wb/authz";
+export { openApiDocument, SWAGGER_FILES, SWAGGER_UI_DIR } from "./routes/docs.js";

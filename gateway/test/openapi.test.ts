@@ -4,7 +4,7 @@
  */
 import { createLogger, MAX_API_BODY_BYTES } from "@wb/authz";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Contract, startTestBroker, type OpenApiDocument, type TestBroker } from "@wb/test-support";
+import { appRoutes, Contract, documentedRoutes, postGithub, startTestBroker, stubApp, stubDocument, type OpenApiDocument, type TestBroker } from "@wb/test-support";
 import { startGateway, type RunningGateway } from "../src/gateway.js";
 
 let broker: TestBroker;
@@ -30,6 +30,23 @@ describe("GET /openapi.json", () => {
     expect(doc.paths["/api/v1/endpoints"]?.get?.security).toEqual([{ bearer: [] }]);
     expect(doc.paths["/api/v1/endpoints"]?.post?.responses["401"]).toBeDefined();
     expect(doc.paths["/healthz"]?.get?.security).toBeUndefined();
+  });
+});
+
+describe("the document lists exactly the routes the app serves", () => {
+  it("every route the app serves is documented (webhook ingest, sign-in and docs included), and nothing else", () => {
+    const served = appRoutes();
+    const documented = documentedRoutes(stubDocument());
+    expect(served.filter((r) => !documented.includes(r)), "served but not in /openapi.json: declare them with declare()").toEqual([]);
+    expect(documented.filter((r) => !served.includes(r)), "documented but not served").toEqual([]);
+    expect(served).toEqual(expect.arrayContaining(["POST /webhook/{path}", "GET /openapi.json", "GET /api/v1/me", "DELETE /api/v1/orgs/{name}/members/{user}"]));
+  });
+
+  it("notices a route added without a declaration", () => {
+    const app = stubApp();
+    app.get("/api/v1/undeclared", (c) => c.json({}));
+    const documented = documentedRoutes(stubDocument());
+    expect(appRoutes(app).filter((r) => !documented.includes(r))).toEqual(["GET /api/v1/undeclared"]);
   });
 });
 
@@ -92,6 +109,53 @@ describe("real responses validate against the document", () => {
     expect(seen.filter((s) => s.problems.length)).toEqual([]);
     // The test itself: it did reach every kind of answer it claims to check.
     expect(new Set(seen.map((s) => s.status))).toEqual(new Set([200, 201, 204, 400, 401, 403, 404, 409, 413]));
+  });
+
+  it("ingest, messages and sign-in: successes and errors alike (200, 202, 204, 400, 401, 404)", async () => {
+    const owner = await broker.user();
+    const problems: string[] = [];
+    const statuses = new Set<number>();
+    const record = async (method: string, path: string, res: Response) => {
+      const text = await res.text();
+      const contentType = res.headers.get("content-type");
+      const body = text && contentType?.includes("json") ? JSON.parse(text) : text || undefined;
+      problems.push(...contract.check(method, path, { status: res.status, contentType, body }));
+      statuses.add(res.status);
+      return body;
+    };
+    const call = async (path: string, init: RequestInit = {}) => record(init.method ?? "GET", path, await fetch(`${broker.url}${path}`, init));
+
+    const ep = await broker.endpoint({ userId: owner.id });
+    await record("POST", `/webhook/${ep.path}`, await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, deliveryId: "d-1" }));
+    await record("POST", `/webhook/${ep.path}`, await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, deliveryId: "d-1" }));
+    await record("POST", `/webhook/${ep.path}`, await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: "wrong-secret-value" }));
+    await record("POST", "/webhook/no/such/endpoint", await postGithub(`${broker.url}/webhook/no/such/endpoint`, { secret: ep.secret }));
+    await record("POST", `/webhook/${ep.path}`, await postGithub(`${broker.url}/webhook/${ep.path}`, { secret: ep.secret, body: "not json, stored as base64" }));
+
+    const page = await call("/api/v1/messages?limit=10&wait=1s", bearer(owner.token));
+    expect(page.messages.map((m: { payload_encoding: string }) => m.payload_encoding).sort()).toEqual(["base64", "json"]);
+    await call("/api/v1/messages?limit=0", bearer(owner.token));
+    await call("/api/v1/messages?consumer=nobody", bearer(owner.token));
+    await call(`/api/v1/messages?after_id=0`, bearer(owner.token));
+    await call("/api/v1/messages/in_progress", { method: "POST", ...bearer(owner.token, { ack_tokens: [page.messages[0].ack_token] }) });
+    await call("/api/v1/messages/nak", { method: "POST", ...bearer(owner.token, { message_ids: [page.messages[1].id], delay: "1s" }) });
+    await call("/api/v1/messages/nak", { method: "POST", ...bearer(owner.token, { message_ids: [page.messages[1].id], delay: "2 days" }) });
+    await call("/api/v1/messages/ack", { method: "POST", ...bearer(owner.token, { message_ids: page.messages.map((m: { id: number }) => m.id) }) });
+    await call("/api/v1/messages/term", { method: "POST", ...bearer(owner.token, { message_ids: [] }) });
+
+    await call("/.well-known/jwks.json");
+    await call("/auth/refresh", { method: "POST" });
+    await call("/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token: "unknown" }) });
+    await call("/auth/logout", { method: "POST" });
+    const session = await broker.signIn(owner.id);
+    await call("/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token: session.refresh_token }) });
+    await call("/api/v1/sessions", bearer(session.access_token));
+    await call("/auth/logout", { method: "POST", headers: { authorization: `Bearer ${session.access_token}` } });
+    await call("/auth/github/login", { redirect: "manual" });
+    await call("/auth/github/device", { method: "POST" });
+
+    expect(problems).toEqual([]);
+    expect(statuses).toEqual(new Set([200, 202, 204, 400, 401, 404]));
   });
 
   it("the checker itself refuses what the document does not say", () => {

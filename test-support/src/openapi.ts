@@ -5,7 +5,7 @@
  */
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import * as ajvFormats from "ajv-formats";
-import { createApp } from "@wb/gateway";
+import { createApp, openApiDocument } from "@wb/gateway";
 
 // ajv-formats is CommonJS: under ESM its function arrives as `default` (or `default.default`).
 type AddFormats = (ajv: Ajv2020) => unknown;
@@ -40,12 +40,18 @@ export function documentedRoutes(doc: OpenApiDocument): string[] {
   );
 }
 
-/** Every `METHOD /path` the app serves (as OpenAPI paths), from an app built on stubs: nothing is started. */
-export function appRoutes(): string[] {
-  const routes = stubApp()
-    .routes.filter((r) => r.method !== "ALL")
+/** Every `METHOD /path` the app serves (as OpenAPI paths); by default an app built on stubs: nothing is started. */
+export function appRoutes(app: { routes: { method: string; path: string }[] } = stubApp()): string[] {
+  // ALL: middleware and fallbacks (`app.use`, a 404 for anything else under a prefix), not routes.
+  const routes = app.routes
+    .filter((r) => r.method !== "ALL")
     .map((r) => `${r.method} ${openApiPath(r.path)}`);
   return [...new Set(routes)];
+}
+
+/** The OpenAPI document of an app built on stubs (what GET /openapi.json answers). */
+export function stubDocument(): OpenApiDocument {
+  return openApiDocument(stubApp()) as unknown as OpenApiDocument;
 }
 
 /** createApp() with every dependency a stub: enough to list its routes and generate its document. */

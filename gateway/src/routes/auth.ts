@@ -1,10 +1,10 @@
-import { Hono, type Context } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { z } from "zod";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { announceGrantsChanged, authenticateCredential, BrokerError, revokeSession, sessionOfRefreshToken, type Db } from "@wb/authz";
 import type { AuthService } from "../auth/sessions.js";
-import type { AppEnv } from "../env.js";
+import { declare, describeIssues, errors, json, router } from "../openapi.js";
 
 export interface AuthDeps {
   db: Db;
@@ -44,9 +44,24 @@ async function optionalBody<T extends z.ZodType>(c: Context, schema: T): Promise
     }
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new BrokerError("invalid_request", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  if (!parsed.success) throw new BrokerError("invalid_request", describeIssues(parsed.error.issues, "body"));
   return parsed.data;
 }
+
+/** The broker's tokens, as a sign-in or a refresh answers them. */
+export const Tokens = z
+  .object({
+    access_token: z.string().openapi({ description: "A JWT: send it as 'Authorization: Bearer <token>' (API and NATS)" }),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int().openapi({ description: "Seconds" }),
+    refresh_token: z.string().openapi({ description: "Works once: each refresh answers a new one" }),
+    refresh_token_expires_in: z.number().int().openapi({ description: "Seconds" }),
+    session_id: z.string(),
+  })
+  .openapi("Tokens");
+
+const optionalJson = (schema: z.ZodType) => ({ required: false, content: { "application/json": { schema } } });
+const tags = ["sign-in"];
 
 /**
  * The broker's session endpoints (public: the refresh token is the credential):
@@ -55,7 +70,7 @@ async function optionalBody<T extends z.ZodType>(c: Context, schema: T): Promise
  * of the bearer access token. `GET /.well-known/jwks.json` is mounted by jwksRoutes.
  */
 export function authRoutes(deps: AuthDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
   /** Refreshes; a reused refresh token revoked its session, so its NATS connections go too. */
   const refresh = async (token: string) => {
@@ -70,7 +85,16 @@ export function authRoutes(deps: AuthDeps) {
     }
   };
 
-  app.post("/refresh", async (c) => {
+  const refreshRoute = createRoute({
+    method: "post",
+    path: "/refresh",
+    tags,
+    summary: "New tokens for a refresh token (from the body, or a browser's HttpOnly cookie)",
+    description: "Each refresh token works once; presenting a used one again revokes its session (refresh_token_reused). A browser's answer leaves out refresh_token: its successor goes back into the cookie.",
+    request: { body: optionalJson(refreshBody) },
+    responses: { 200: json(Tokens.partial({ refresh_token: true }), "New tokens"), ...errors(400, 401, 503) },
+  });
+  declare(app, refreshRoute, async (c) => {
     const body = await optionalBody(c, refreshBody);
     c.header("Cache-Control", "no-store");
     if (body.refresh_token) return c.json(await refresh(body.refresh_token));
@@ -82,7 +106,15 @@ export function authRoutes(deps: AuthDeps) {
     return c.json(rest);
   });
 
-  app.post("/logout", async (c) => {
+  const logout = createRoute({
+    method: "post",
+    path: "/logout",
+    tags,
+    summary: "End the session of a refresh token (body or cookie) or of the bearer access token",
+    request: { body: optionalJson(logoutBody) },
+    responses: { 204: { description: "Signed out" }, ...errors(400, 401, 503) },
+  });
+  declare(app, logout, async (c) => {
     const body = await optionalBody(c, logoutBody);
     const presented = body.refresh_token ?? getCookie(c, REFRESH_COOKIE);
     const session = presented ? await sessionOfRefreshToken(deps.db, presented) : await sessionOfBearer(deps, c.req.header("authorization"));
@@ -105,8 +137,15 @@ async function sessionOfBearer(deps: AuthDeps, header: string | undefined): Prom
 
 /** `GET /.well-known/jwks.json`: the public keys that verify the broker's access tokens now. */
 export function jwksRoutes(deps: { auth: AuthService }) {
-  const app = new Hono<AppEnv>();
-  app.get("/jwks.json", async (c) => {
+  const app = router();
+  const jwks = createRoute({
+    method: "get",
+    path: "/jwks.json",
+    tags,
+    summary: "The public keys that verify the broker's access tokens now",
+    responses: { 200: json(z.object({ keys: z.array(z.object({ kid: z.string(), kty: z.string() }).passthrough()) }), "A JSON Web Key Set") },
+  });
+  declare(app, jwks, async (c) => {
     // Short: after a rotation, verifiers that cache it refetch within a minute (or on an unknown kid).
     c.header("Cache-Control", "public, max-age=60");
     return c.json(await deps.auth.verifier.jwks());

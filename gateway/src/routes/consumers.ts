@@ -1,5 +1,4 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   announceGrantsChanged,
@@ -20,7 +19,7 @@ import {
   type Db,
   type schema,
 } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { parseJson } from "../validate.js";
 
 export interface ConsumersDeps {
@@ -65,14 +64,45 @@ function view(row: schema.Consumer) {
   };
 }
 
+const Consumer = z
+  .object({
+    name: z.string(),
+    durable_name: z.string(),
+    start: z.union([z.enum(["new", "all"]), z.object({ time: instant }), z.object({ sequence: z.number().int() })]),
+    max_deliver: z.number().int().nullable(),
+    filtered: z.number().int().nullable(),
+    created_at: instant,
+  })
+  .openapi("Consumer");
+const ConsumerState = Consumer.extend({
+  pending: z.number().int(),
+  ack_pending: z.number().int(),
+  redelivered: z.number().int(),
+  last_active: z.string().nullable(),
+  delivered_id: z.number().int().nullable(),
+  ack_floor_id: z.number().int().nullable(),
+  dead_letters: z.number().int(),
+  filter_subjects: z.array(z.string()),
+});
+const name = z.object({ name: z.string() });
+const tags = ["consumers"];
+
 /**
  * A user's named consumers: each its own JetStream durable, position and subscriptions.
  * Names are per user; another user's consumer of the same name is simply not found.
  */
 export function consumerRoutes(deps: ConsumersDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Create a named consumer (its own durable, position and subscriptions)",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(Consumer, "Created"), ...errors(400, 409) },
+  });
+  declare(app, create, async (c) => {
     const body = await parseJson(c, createBody);
     const principal = c.get("principal");
     const row = await createConsumer(deps.db, principal.userId, { name: body.name, start: toStart(body.start), maxDeliver: body.max_deliver });
@@ -91,13 +121,15 @@ export function consumerRoutes(deps: ConsumersDeps) {
     return c.json(view(row), 201);
   });
 
-  app.get("/", async (c) => {
+  const list = createRoute({ method: "get", path: "/", tags, summary: "The caller's consumers", responses: { 200: json(z.object({ consumers: z.array(Consumer) }), "Consumers") } });
+  declare(app, list, async (c) => {
     const rows = await listConsumers(deps.db, c.get("principal").userId);
     return c.json({ consumers: rows.map(view) });
   });
 
-  app.get("/:name", async (c) => {
-    const row = await requireConsumer(deps.db, c.get("principal").userId, c.req.param("name"));
+  const get = createRoute({ method: "get", path: "/{name}", tags, summary: "One consumer, with its position and backlog", request: { params: name }, responses: { 200: json(ConsumerState, "The consumer"), ...errors(404) } });
+  declare(app, get, async (c) => {
+    const row = await requireConsumer(deps.db, c.get("principal").userId, c.req.valid("param").name);
     const [info, deadLetters] = await Promise.all([deps.consumers.info(row.durableName), countDeadLetters(deps.db, row.id)]);
     return c.json({
       ...view(row),
@@ -113,8 +145,9 @@ export function consumerRoutes(deps: ConsumersDeps) {
     });
   });
 
-  app.delete("/:name", async (c) => {
-    const row = await deleteConsumer(deps.db, c.get("principal").userId, c.req.param("name"));
+  const remove = createRoute({ method: "delete", path: "/{name}", tags, summary: "Delete a consumer (and its durable)", request: { params: name }, responses: { 204: { description: "Deleted" }, ...errors(400, 404) } });
+  declare(app, remove, async (c) => {
+    const row = await deleteConsumer(deps.db, c.get("principal").userId, c.req.valid("param").name);
     await deps.consumers.remove(row.durableName);
     await announceGrantsChanged(deps.nc, { user_ids: [row.userId], change: "consumer_deleted" });
     return c.body(null, 204);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.js";
 import { BrokerError } from "@wb/authz";
@@ -44,14 +45,24 @@ function apiErrors(hasBody: boolean) {
   };
 }
 
-const SWAGGER_FILES = {
+/** Where the image's build puts Swagger UI's files, relative to the bundle's directory's parent (dist/). */
+export const SWAGGER_UI_DIR = "swagger-ui";
+export const SWAGGER_FILES = {
   "swagger-ui.css": "text/css; charset=utf-8",
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
 } as const;
 
-/** Swagger UI's own files, from the swagger-ui-dist package: the docs work without reaching any CDN. */
+/**
+ * Swagger UI's own files, from the swagger-ui-dist package: the docs work without reaching any
+ * CDN. The image's bundle has no node_modules: scripts/src/build-image.ts copies them beside it.
+ */
 function swaggerFile(name: keyof typeof SWAGGER_FILES): Buffer {
-  const dir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  } catch {
+    dir = fileURLToPath(new URL(`../${SWAGGER_UI_DIR}/`, import.meta.url));
+  }
   return readFileSync(join(dir, name));
 }
 

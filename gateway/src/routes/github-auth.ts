@@ -1,12 +1,11 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { z } from "zod";
 import { BrokerError } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, json, jsonBody, router } from "../openapi.js";
 import type { GitHubLogin, SignedIn } from "../github/login.js";
 import { clientAddress } from "../middleware/client-address/index.js";
 import { parseJson } from "../validate.js";
-import { setRefreshCookie, type RefreshCookies } from "./auth.js";
+import { setRefreshCookie, Tokens, type RefreshCookies } from "./auth.js";
 
 export interface GitHubAuthDeps {
   /** Undefined when GitHub is not configured: every route then answers 404 github_not_configured. */
@@ -19,6 +18,11 @@ const STATE_COOKIE = "wb_github_login";
 
 const pollBody = z.strictObject({ device_code: z.string().min(1).max(2048) });
 
+const SignedInSchema = Tokens.extend({
+  user: z.object({ id: z.string(), name: z.string(), github_login: z.string().nullable(), created: z.boolean().openapi({ description: "First sign-in: the user was created" }) }),
+});
+const tags = ["sign-in"];
+
 /**
  * Sign in with GitHub. Web: `GET /auth/github/login` → GitHub → `GET /auth/github/callback`,
  * which answers the broker's tokens as JSON to API clients, and to a browser (Accept: text/html)
@@ -27,13 +31,20 @@ const pollBody = z.strictObject({ device_code: z.string().min(1).max(2048) });
  * seconds until it answers the tokens.
  */
 export function githubAuthRoutes(deps: GitHubAuthDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
   const need = (): GitHubLogin => {
     if (!deps.login) throw new BrokerError("github_not_configured", "sign-in with GitHub is not configured on this broker (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, PUBLIC_URL)");
     return deps.login;
   };
 
-  app.get("/login", (c) => {
+  const loginRoute = createRoute({
+    method: "get",
+    path: "/login",
+    tags,
+    summary: "Start signing in with GitHub in a browser (redirects to GitHub)",
+    responses: { 302: { description: "To GitHub's authorization page" }, ...errors(404) },
+  });
+  declare(app, loginRoute, (c) => {
     const login = need();
     const { location, sealedState } = login.begin();
     // Lax: the cookie must come back on GitHub's top-level redirect to the callback.
@@ -42,7 +53,19 @@ export function githubAuthRoutes(deps: GitHubAuthDeps) {
     return c.redirect(location, 302);
   });
 
-  app.get("/callback", async (c) => {
+  const callback = createRoute({
+    method: "get",
+    path: "/callback",
+    tags,
+    summary: "Where GitHub sends the browser back; answers the broker's tokens (a page without them to a browser)",
+    request: { query: z.object({ code: z.string().optional(), state: z.string().optional(), error: z.string().optional() }).passthrough() },
+    responses: {
+      200: { description: "Signed in", content: { "application/json": { schema: SignedInSchema }, "text/html": { schema: z.string() } } },
+      201: { description: "Signed in for the first time (the user was created)", content: { "application/json": { schema: SignedInSchema }, "text/html": { schema: z.string() } } },
+      ...errors(400, 403, 404, 502, 503),
+    },
+  });
+  declare(app, callback, async (c) => {
     const login = need();
     const signedIn = await login.complete(c.req.query(), getCookie(c, STATE_COOKIE), clientAddress(c));
     deleteCookie(c, STATE_COOKIE, { path: "/auth/github" });
@@ -54,13 +77,36 @@ export function githubAuthRoutes(deps: GitHubAuthDeps) {
     return c.json(view(signedIn), signedIn.created ? 201 : 200);
   });
 
-  app.post("/device", async (c) => {
+  const device = createRoute({
+    method: "post",
+    path: "/device",
+    tags,
+    summary: "Start GitHub's device flow (for terminals)",
+    responses: {
+      200: json(z.object({ device_code: z.string(), user_code: z.string(), verification_uri: z.string(), expires_in: z.number().int(), interval: z.number().int() }), "Show user_code and verification_uri; then poll /auth/github/device/token"),
+      ...errors(404, 502, 503),
+    },
+  });
+  declare(app, device, async (c) => {
     const started = await need().startDevice();
     c.header("Cache-Control", "no-store");
     return c.json(started);
   });
 
-  app.post("/device/token", async (c) => {
+  const deviceToken = createRoute({
+    method: "post",
+    path: "/device/token",
+    tags,
+    summary: "Poll the device flow: pending (202) or signed in",
+    request: { body: jsonBody(pollBody) },
+    responses: {
+      200: json(SignedInSchema, "Signed in"),
+      201: json(SignedInSchema, "Signed in for the first time (the user was created)"),
+      202: json(z.object({ status: z.enum(["authorization_pending", "slow_down"]), interval: z.number().int().optional() }), "Not yet: poll again after interval seconds"),
+      ...errors(400, 403, 404, 502, 503),
+    },
+  });
+  declare(app, deviceToken, async (c) => {
     const login = need();
     const body = await parseJson(c, pollBody);
     const result = await login.pollDevice(body.device_code, clientAddress(c));

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@wb/authz";
@@ -9,7 +9,7 @@ import type { Config } from "../config.js";
 import { H } from "../deliveries.js";
 import { DATABASE_RETRY_AFTER_SECONDS } from "../errors.js";
 import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
-import type { AppEnv } from "../env.js";
+import { errors, json, router } from "../openapi.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
 import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
 import { directPublisher, GroupCommitPublisher } from "../nats/group-commit.js";
@@ -30,8 +30,36 @@ export interface IngestDeps {
   onStreamFull?: () => void;
 }
 
+/** The document's view of `POST /webhook/*`: any body, verified per provider before it is stored. */
+const receive = createRoute({
+  method: "post",
+  path: "/{path}",
+  tags: ["ingest"],
+  summary: "Receive a webhook delivery (senders call this; no bearer token)",
+  description:
+    "The endpoint's provider verifies the delivery (signature, timestamp) before anything is stored. `path` is the endpoint's path and may hold several segments (`/webhook/acme/github/push`).",
+  request: {
+    params: z.object({ path: z.string().openapi({ description: "One or more segments", example: "acme/github" }) }),
+    body: { required: false, content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } } },
+  },
+  responses: {
+    200: { description: "The provider's own handshake answer (e.g. Slack's url_verification), nothing stored", content: { "*/*": { schema: z.string() } } },
+    202: json(
+      z.object({
+        id: z.number().int().openapi({ description: "The message id (its stream sequence)" }),
+        received_at: z.string().openapi({ format: "date-time" }),
+        duplicate: z.boolean().openapi({ description: "Already stored (the same delivery id within DUPLICATE_WINDOW): id and received_at are the first copy's" }),
+      }),
+      "Stored",
+    ),
+    ...errors(400, 401, 404, 413, 414, 429, 503),
+  },
+});
+
 export function ingestRoutes(deps: IngestDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
+  // Declared for the document only: the real route is the wildcard below (a path of any depth).
+  app.openAPIRegistry.registerPath(receive);
   // Per client first (before any work, 404s included), per endpoint once the path names one.
   app.use(rateLimit({ limit: deps.config.RATE_LIMIT_PER_CLIENT, what: "client address" }));
   const perEndpoint = deps.config.RATE_LIMIT_PER_ENDPOINT ? new TokenBuckets(deps.config.RATE_LIMIT_PER_ENDPOINT) : undefined;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
@@ -29,7 +29,8 @@ import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, lookup, passesQuery, renderMessage } from "../deliveries.js";
 import { parseQueryFilter, type QueryFilter } from "../query-filter.js";
 import { takeWaiting, type Delivery } from "../nats/take-waiting.js";
-import type { AppEnv } from "../env.js";
+import { declare, errors, json, jsonBody, router } from "../openapi.js";
+import { Pull, Settled } from "./messages-schemas.js";
 import { parseJson } from "../validate.js";
 
 export interface MessagesDeps {
@@ -103,14 +104,21 @@ const nakBody = z.strictObject({ ...settleFields, delay: z.string().optional() }
 const SETTLED: Record<Settlement, string> = { ack: "acked", nak: "naked", in_progress: "in_progress", term: "terminated" };
 
 export function messageRoutes(deps: MessagesDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
   const stream = deps.config.STREAM_NAME;
   /** Replays running now, per user (this process). */
   const replaying = new Map<string, number>();
 
-  app.get("/", async (c) => {
-    const q = pullQuery.safeParse(c.req.query());
-    if (!q.success) throw new BrokerError("invalid_request", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  const pull = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["messages"],
+    summary: "Pull messages (long-poll up to wait); after_id replays from an id without touching ack state",
+    request: { query: pullQuery },
+    responses: { 200: json(Pull, "Messages, oldest first"), ...errors(400, 404, 429) },
+  });
+  declare(app, pull, async (c) => {
+    const q = { data: c.req.valid("query") };
     const waitMs = parseDuration(q.data.wait);
     if (waitMs === undefined) throw new BrokerError("invalid_request", "wait must be a duration such as 0s, 500ms or 20s");
     const wait = Math.min(Math.max(waitMs, MIN_FETCH_MS), deps.config.MAX_POLL_WAIT);
@@ -251,13 +259,27 @@ export function messageRoutes(deps: MessagesDeps) {
     return { [SETTLED[kind]]: deliverable, ...(notDelivered.length > 0 && { not_delivered: notDelivered }) };
   };
 
+  const settleRoute = (kind: Settlement, body: typeof settleBody | typeof nakBody, summary: string) =>
+    createRoute({
+      method: "post",
+      path: `/${kind}`,
+      tags: ["messages"],
+      summary,
+      request: { body: jsonBody(body) },
+      responses: { 200: json(Settled, "Settled"), ...errors(400, 404, 503) },
+    });
+  const SUMMARY = {
+    ack: "Acknowledge: done, never delivered again",
+    in_progress: "Still working on it: restart the ack wait",
+    term: "Give up on it: never delivered again, recorded as a dead letter",
+  };
   for (const kind of ["ack", "in_progress", "term"] as const) {
-    app.post(`/${kind}`, async (c) => {
+    declare(app, settleRoute(kind, settleBody, SUMMARY[kind]), async (c) => {
       const body = await parseJson(c, settleBody);
       return c.json(await settle(kind, c.get("principal").userId, body));
     });
   }
-  app.post("/nak", async (c) => {
+  declare(app, settleRoute("nak", nakBody, "Not now: deliver it again (after delay)"), async (c) => {
     const body = await parseJson(c, nakBody);
     let delayMs: number | undefined;
     if (body.delay !== undefined) {

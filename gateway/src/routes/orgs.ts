@@ -1,6 +1,5 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { z } from "zod";
 import {
   addNewMember,
   announceGrantsChanged,
@@ -22,7 +21,7 @@ import {
   type Db,
   type GrantsChanged,
 } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -40,6 +39,30 @@ const changeRoleBody = z.strictObject({ role: ROLE });
 /** Links to a GitHub organization (null unlinks). */
 const patchOrgBody = z.strictObject({ github_org: z.string().min(1).max(39).nullable() });
 
+const Organization = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    github_org: z.string().nullable().openapi({ description: "The linked GitHub organization, if any" }),
+    role: ROLE.nullable().openapi({ description: "The caller's role; null for a global admin who is no member" }),
+    members: z.number().int(),
+    created_at: instant,
+  })
+  .openapi("Organization");
+const Member = z
+  .object({
+    user_id: z.string(),
+    name: z.string(),
+    role: ROLE,
+    source: z.string().openapi({ description: "`broker`, or `github` for a membership that follows GitHub" }),
+    disabled: z.boolean(),
+    joined_at: instant,
+  })
+  .openapi("Member");
+const orgName = z.object({ name: z.string() });
+const memberName = z.object({ name: z.string(), user: z.string() });
+const tags = ["organizations"];
+
 type Org = Awaited<ReturnType<typeof findOrganizationByName>>;
 type Role = z.infer<typeof ROLE>;
 
@@ -54,12 +77,20 @@ type Role = z.infer<typeof ROLE>;
  * but the membership.
  */
 export function orgRoutes(deps: OrgsDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
   // Every gateway's reconciler updates the affected users' durable consumers at once.
   const announce = (change: GrantsChanged) => announceGrantsChanged(deps.nc, change);
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Create an organization (the caller becomes its admin)",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(Organization, "Created"), ...errors(400, 409) },
+  });
+  declare(app, create, async (c) => {
     const body = await parseJson(c, createBody);
     const principal = c.get("principal");
     const org = await createOrganizationWithAdmin(deps.db, body.name, principal.userId, await actingOf(c, deps.db));
@@ -67,7 +98,14 @@ export function orgRoutes(deps: OrgsDeps) {
     return c.json(viewOrg(org, { role: "admin", members: 1 }), 201);
   });
 
-  app.get("/", async (c) => {
+  const list = createRoute({
+    method: "get",
+    path: "/",
+    tags,
+    summary: "The caller's organizations (all of them for a global admin)",
+    responses: { 200: json(z.object({ organizations: z.array(Organization) }), "Organizations") },
+  });
+  declare(app, list, async (c) => {
     const principal = c.get("principal");
     if (principal.isAdmin) {
       const [all, mine] = await Promise.all([listOrganizations(deps.db), listOrganizationsOf(deps.db, principal.userId)]);
@@ -78,16 +116,25 @@ export function orgRoutes(deps: OrgsDeps) {
     return c.json({ organizations: rows.map((o) => viewOrg(o, { role: o.role, members: o.memberCount })) });
   });
 
-  app.get("/:name", async (c) => {
-    const { org, role } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.param("name"));
+  const get = createRoute({ method: "get", path: "/{name}", tags, summary: "One organization", request: { params: orgName }, responses: { 200: json(Organization, "The organization"), ...errors(404, 503) } });
+  declare(app, get, async (c) => {
+    const { org, role } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.valid("param").name);
     const members = await listMembers(deps.db, org.id);
     return c.json(viewOrg(org, { role, members: members.length }));
   });
 
   // Global admins only; the organization's own admins get 403, outsiders 404.
-  app.patch("/:name", async (c) => {
+  const patch = createRoute({
+    method: "patch",
+    path: "/{name}",
+    tags,
+    summary: "Link the organization to a GitHub organization, or unlink it (global admins)",
+    request: { params: orgName, body: jsonBody(patchOrgBody) },
+    responses: { 200: json(Organization, "Changed"), ...errors(400, 403, 404, 409, 503) },
+  });
+  declare(app, patch, async (c) => {
     const acting = await actingOf(c, deps.db);
-    const { org: visible } = await visibleOrg(deps.db, acting, c.req.param("name"));
+    const { org: visible } = await visibleOrg(deps.db, acting, c.req.valid("param").name);
     if (!acting.actor.isAdmin) throw new BrokerError("forbidden", "only global admins link organizations to GitHub");
     const body = await parseJson(c, patchOrgBody);
     const org = await linkOrganizationAs(deps.db, acting, visible.name, body.github_org);
@@ -97,15 +144,31 @@ export function orgRoutes(deps: OrgsDeps) {
     return c.json(viewOrg(org, { role: acting.actor.roles[org.id] ?? null, members: members.length }));
   });
 
-  app.get("/:name/members", async (c) => {
-    const { org } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.param("name"));
+  const members = createRoute({
+    method: "get",
+    path: "/{name}/members",
+    tags,
+    summary: "The organization's members",
+    request: { params: orgName },
+    responses: { 200: json(z.object({ members: z.array(Member) }), "Members"), ...errors(404, 503) },
+  });
+  declare(app, members, async (c) => {
+    const { org } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.valid("param").name);
     const rows = await listMembers(deps.db, org.id);
     return c.json({ members: rows.map(viewMember) });
   });
 
-  app.post("/:name/members", async (c) => {
+  const add = createRoute({
+    method: "post",
+    path: "/{name}/members",
+    tags,
+    summary: "Add a member (the organization's admins)",
+    request: { params: orgName, body: jsonBody(addMemberBody) },
+    responses: { 201: json(Member, "Added"), ...errors(400, 403, 404, 409, 503) },
+  });
+  declare(app, add, async (c) => {
     const acting = await actingOf(c, deps.db);
-    const { org } = await managedOrg(deps.db, acting, c.req.param("name"));
+    const { org } = await managedOrg(deps.db, acting, c.req.valid("param").name);
     const body = await parseJson(c, addMemberBody);
     const user = await findUserByName(deps.db, body.user);
     // Insert only: an existing member's role is changed with PATCH, so a retried POST cannot demote.
@@ -119,21 +182,37 @@ export function orgRoutes(deps: OrgsDeps) {
     return c.json(viewMember({ userId: user.id, name: user.name, role: row.role, disabledAt: user.disabledAt, joinedAt: row.createdAt }), 201);
   });
 
-  app.patch("/:name/members/:user", async (c) => {
+  const role = createRoute({
+    method: "patch",
+    path: "/{name}/members/{user}",
+    tags,
+    summary: "Change a member's role (the organization's admins; the last admin stays)",
+    request: { params: memberName, body: jsonBody(changeRoleBody) },
+    responses: { 200: json(Member, "Changed"), ...errors(400, 403, 404, 409, 503) },
+  });
+  declare(app, role, async (c) => {
     const acting = await actingOf(c, deps.db);
-    const { org } = await managedOrg(deps.db, acting, c.req.param("name"));
+    const { org } = await managedOrg(deps.db, acting, c.req.valid("param").name);
     const body = await parseJson(c, changeRoleBody);
-    const user = await memberOf(deps.db, org, c.req.param("user"));
+    const user = await memberOf(deps.db, org, c.req.valid("param").user);
     await changeMemberRole(deps.db, org.id, user.userId, body.role, acting);
     await announce({ organization_id: org.id, user_ids: [user.userId], change: "role_changed" });
     return c.json(viewMember((await findMemberByName(deps.db, org.id, user.name))!));
   });
 
-  app.delete("/:name/members/:user", async (c) => {
+  const remove = createRoute({
+    method: "delete",
+    path: "/{name}/members/{user}",
+    tags,
+    summary: "Remove a member, or leave (the last admin stays)",
+    request: { params: memberName },
+    responses: { 204: { description: "Removed" }, ...errors(403, 404, 409, 503) },
+  });
+  declare(app, remove, async (c) => {
     const acting = await actingOf(c, deps.db);
-    const name = c.req.param("user");
+    const name = c.req.valid("param").user;
     // Leaving is always allowed (unless last admin); removing someone else needs admin rights.
-    const { org } = name === acting.actor.name ? await visibleOrg(deps.db, acting, c.req.param("name")) : await managedOrg(deps.db, acting, c.req.param("name"));
+    const { org } = name === acting.actor.name ? await visibleOrg(deps.db, acting, c.req.valid("param").name) : await managedOrg(deps.db, acting, c.req.valid("param").name);
     const user = await memberOf(deps.db, org, name);
     await removeMember(deps.db, org.id, user.userId, acting);
     await announce({ organization_id: org.id, user_ids: [user.userId], change: "member_removed" });

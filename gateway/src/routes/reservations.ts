@@ -1,7 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import { createReservation, deleteReservation, listReservations, type Db } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -15,25 +14,53 @@ const createBody = z.strictObject({
   note: z.string().max(1024).optional(),
 });
 
+const Reservation = z
+  .object({
+    id: z.string(),
+    prefix: z.string(),
+    url_prefix: z.string(),
+    owner: z.object({ type: z.enum(["user", "organization"]), id: z.string(), name: z.string() }),
+    note: z.string().nullable(),
+    created_at: instant,
+  })
+  .openapi("Reservation");
+const tags = ["reservations"];
+
 /**
  * Path reservations (authz/src/reservations.ts): global admins create and delete them; everyone
  * lists those held by himself or his organizations (a global admin: all).
  */
 export function reservationRoutes(deps: ReservationsDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Reserve a path prefix for a user or an organization (global admins)",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(Reservation, "Reserved"), ...errors(400, 403, 404, 409) },
+  });
+  declare(app, create, async (c) => {
     const acting = await actingOf(c, deps.db);
     const body = await parseJson(c, createBody);
     return c.json(await createReservation(deps.db, acting, body), 201);
   });
 
-  app.get("/", async (c) => {
+  const list = createRoute({
+    method: "get",
+    path: "/",
+    tags,
+    summary: "Reservations held by the caller or his organizations (all, for a global admin)",
+    responses: { 200: json(z.object({ reservations: z.array(Reservation) }), "Reservations") },
+  });
+  declare(app, list, async (c) => {
     return c.json({ reservations: await listReservations(deps.db, (await actingOf(c, deps.db)).actor) });
   });
 
-  app.delete("/:id", async (c) => {
-    await deleteReservation(deps.db, await actingOf(c, deps.db), c.req.param("id"));
+  const remove = createRoute({ method: "delete", path: "/{id}", tags, summary: "Delete a reservation (global admins)", request: { params: z.object({ id: z.string() }) }, responses: { 204: { description: "Deleted" }, ...errors(403, 404) } });
+  declare(app, remove, async (c) => {
+    await deleteReservation(deps.db, await actingOf(c, deps.db), c.req.valid("param").id);
     return c.body(null, 204);
   });
 

@@ -1,7 +1,18 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { announceGrantsChanged, BrokerError, listSessions, revokeSession, type Db } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, router } from "../openapi.js";
+
+const Session = z.object({
+  id: z.string(),
+  method: z.string().openapi({ description: "How the session was signed in", example: "github" }),
+  current: z.boolean().openapi({ description: "The session this request authenticated with" }),
+  created_at: instant,
+  last_used_at: instant,
+  revoked_at: instant.nullable(),
+  revoked_reason: z.string().nullable(),
+});
+const tags = ["sessions"];
 
 export interface SessionsDeps {
   db: Db;
@@ -14,9 +25,10 @@ export interface SessionsDeps {
  * its NATS connections within the revocation bound. Another user's session is not found.
  */
 export function sessionRoutes(deps: SessionsDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
-  app.get("/", async (c) => {
+  const list = createRoute({ method: "get", path: "/", tags, summary: "The caller's signed-in sessions", responses: { 200: json(z.object({ sessions: z.array(Session) }), "Sessions") } });
+  declare(app, list, async (c) => {
     const credential = c.get("credential");
     const rows = await listSessions(deps.db, c.get("principal").userId);
     return c.json({
@@ -32,8 +44,16 @@ export function sessionRoutes(deps: SessionsDeps) {
     });
   });
 
-  app.delete("/:id", async (c) => {
-    const id = c.req.param("id");
+  const remove = createRoute({
+    method: "delete",
+    path: "/{id}",
+    tags,
+    summary: "End a session (its tokens are refused at once, its NATS connections closed)",
+    request: { params: z.object({ id: z.string() }) },
+    responses: { 204: { description: "Ended" }, ...errors(404) },
+  });
+  declare(app, remove, async (c) => {
+    const id = c.req.valid("param").id;
     const userId = c.get("principal").userId;
     if (!(await revokeSession(deps.db, id, "revoked_by_user", userId))) {
       throw new BrokerError("not_found", `session ${id} not found`);

@@ -2,7 +2,7 @@
  * `GET /api/v1/messages/stream`: Server-Sent Events on the caller's durable consumer, the same
  * durable (and ack state) as pulls and direct NATS readers. See the README, "Live stream".
  */
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -25,10 +25,10 @@ import {
 import type { AckTokens } from "../ack-token.js";
 import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, passesQuery, renderMessage, type Verdict } from "../deliveries.js";
-import type { AppEnv } from "../env.js";
 import { InFlight, resumePoint, sseComment, sseEvent } from "../sse.js";
 import { filterFields, payloadEncoding, readFilter } from "./messages.js";
 import type { QueryFilter } from "../query-filter.js";
+import { declare, errors, router } from "../openapi.js";
 
 export interface StreamDeps {
   db: Db;
@@ -62,12 +62,26 @@ const streamQuery = z.object({
   ...filterFields,
 });
 
-export function streamRoutes(deps: StreamDeps) {
-  const app = new Hono<AppEnv>();
+const stream = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["messages"],
+  summary: "Server-Sent Events on the caller's durable (each event's id is the message id; Last-Event-ID resumes)",
+  request: { query: streamQuery },
+  responses: {
+    200: {
+      description: "An event stream: one `message` event per delivery (data: a Message as JSON), heartbeat comments in between, an `error` event before the server ends it",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    ...errors(400, 404),
+  },
+});
 
-  app.get("/", async (c) => {
-    const q = streamQuery.safeParse(c.req.query());
-    if (!q.success) throw new BrokerError("invalid_request", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+export function streamRoutes(deps: StreamDeps) {
+  const app = router();
+
+  declare(app, stream, async (c) => {
+    const q = { data: c.req.valid("query") };
     const heartbeatMs = parseDuration(q.data.heartbeat);
     if (heartbeatMs === undefined || heartbeatMs < 1_000 || heartbeatMs > 300_000) {
       throw new BrokerError("invalid_request", "heartbeat must be a duration from 1s to 5m, such as 15s");

@@ -1,5 +1,4 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import {
   createSubscription,
   deleteSubscription,
@@ -9,7 +8,7 @@ import {
   type Db,
   type schema,
 } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { parseJson } from "../validate.js";
 
 export interface SubscriptionsDeps {
@@ -22,6 +21,17 @@ const createBody = z.strictObject({
   filters: subscriptionFiltersSchema.default({}),
   consumer: z.string().min(1).max(64).default("default"),
 });
+
+const Subscription = z
+  .object({
+    id: z.string(),
+    consumer: z.string(),
+    webhook_path_pattern: z.string(),
+    filters: z.record(z.string(), z.unknown()),
+    created_at: instant,
+  })
+  .openapi("Subscription");
+const tags = ["subscriptions"];
 
 function view(s: schema.Subscription, consumer: string) {
   return {
@@ -38,9 +48,17 @@ function view(s: schema.Subscription, consumer: string) {
  * once (its filter subjects are recomputed from all its subscriptions and current grants).
  */
 export function subscriptionRoutes(deps: SubscriptionsDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Narrow one of the caller's consumers to a path pattern and filters",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(Subscription, "Created"), ...errors(400, 403, 404, 409) },
+  });
+  declare(app, create, async (c) => {
     const body = await parseJson(c, createBody);
     const userId = c.get("principal").userId;
     const { subscription, consumer } = await createSubscription(deps.db, userId, {
@@ -52,14 +70,16 @@ export function subscriptionRoutes(deps: SubscriptionsDeps) {
     return c.json(view(subscription, consumer.name), 201);
   });
 
-  app.get("/", async (c) => {
+  const list = createRoute({ method: "get", path: "/", tags, summary: "The caller's subscriptions", responses: { 200: json(z.object({ subscriptions: z.array(Subscription) }), "Subscriptions") } });
+  declare(app, list, async (c) => {
     const rows = await listSubscriptions(deps.db, c.get("principal").userId);
     return c.json({ subscriptions: rows.map((s) => view(s, s.consumerName)) });
   });
 
-  app.delete("/:id", async (c) => {
+  const remove = createRoute({ method: "delete", path: "/{id}", tags, summary: "Delete a subscription", request: { params: z.object({ id: z.string() }) }, responses: { 204: { description: "Deleted" }, ...errors(404) } });
+  declare(app, remove, async (c) => {
     const userId = c.get("principal").userId;
-    const { consumer } = await deleteSubscription(deps.db, userId, c.req.param("id"));
+    const { consumer } = await deleteSubscription(deps.db, userId, c.req.valid("param").id);
     await deps.consumers.applyPlan(deps.db, consumer);
     return c.body(null, 204);
   });

@@ -1,6 +1,5 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { z } from "zod";
 import {
   announceGrantsChanged,
   BrokerError,
@@ -13,7 +12,7 @@ import {
   type Db,
   type schema,
 } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -27,6 +26,12 @@ const patchBody = z
   .strictObject({ admin: z.boolean().optional(), disabled: z.boolean().optional() })
   .refine((b) => b.admin !== undefined || b.disabled !== undefined, { message: "give admin and/or disabled" });
 
+const User = z
+  .object({ id: z.string(), name: z.string(), admin: z.boolean(), disabled: z.boolean(), disabled_at: instant.nullable(), created_at: instant })
+  .openapi("User");
+const name = z.object({ name: z.string() });
+const tags = ["users (global admins)"];
+
 export function viewUser(u: schema.User) {
   return { id: u.id, name: u.name, admin: u.isAdmin, disabled: u.disabledAt !== null, disabled_at: u.disabledAt?.toISOString() ?? null, created_at: u.createdAt.toISOString() };
 }
@@ -38,25 +43,43 @@ export function viewUser(u: schema.User) {
  * must remain who can undo it).
  */
 export function userRoutes(deps: UsersDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
 
   app.use(async function globalAdminsOnly(c, next) {
     if (!c.get("principal").isAdmin) throw new BrokerError("forbidden", "only global admins manage users");
     await next();
   });
 
-  app.get("/", async (c) => c.json({ users: (await listUsers(deps.db)).map(viewUser) }));
+  const list = createRoute({ method: "get", path: "/", tags, summary: "Every user", responses: { 200: json(z.object({ users: z.array(User) }), "Users"), ...errors(403) } });
+  declare(app, list, async (c) => c.json({ users: (await listUsers(deps.db)).map(viewUser) }));
 
-  app.post("/", async (c) => {
+  const create = createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Create a user",
+    request: { body: jsonBody(createBody) },
+    responses: { 201: json(User, "Created"), ...errors(400, 403, 409) },
+  });
+  declare(app, create, async (c) => {
     const body = await parseJson(c, createBody);
     return c.json(viewUser(await createUser(deps.db, { name: body.name, isAdmin: body.admin }, await actingOf(c, deps.db))), 201);
   });
 
-  app.get("/:name", async (c) => c.json(viewUser(await findUserByName(deps.db, c.req.param("name")))));
+  const get = createRoute({ method: "get", path: "/{name}", tags, summary: "One user", request: { params: name }, responses: { 200: json(User, "The user"), ...errors(403, 404) } });
+  declare(app, get, async (c) => c.json(viewUser(await findUserByName(deps.db, c.req.valid("param").name))));
 
-  app.patch("/:name", async (c) => {
+  const patch = createRoute({
+    method: "patch",
+    path: "/{name}",
+    tags,
+    summary: "Disable or enable a user, grant or take admin rights (not one's own)",
+    request: { params: name, body: jsonBody(patchBody) },
+    responses: { 200: json(User, "Changed"), ...errors(400, 403, 404, 409) },
+  });
+  declare(app, patch, async (c) => {
     const body = await parseJson(c, patchBody);
-    let user = await findUserByName(deps.db, c.req.param("name"));
+    let user = await findUserByName(deps.db, c.req.valid("param").name);
     const acting = await actingOf(c, deps.db);
     if (user.id === c.get("principal").userId && (body.disabled === true || body.admin === false)) {
       throw new BrokerError("conflict", "you cannot disable yourself or take your own admin rights; ask another admin");
