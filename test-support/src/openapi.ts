@@ -116,7 +116,8 @@ export class Contract {
     const essence = (res.contentType ?? "").split(";")[0]!.trim().toLowerCase();
     const media = declared.content[essence] ?? declared.content["*/*"];
     if (!media) return [`${where}: content type ${essence || "(none)"} not declared (declared: ${Object.keys(declared.content).join(", ")})`];
-    if (!essence.endsWith("json") || media.schema === undefined) return [];
+    // A wildcard media range (`*/*`: the sender's own bytes, e.g. ingest, raw) describes no JSON to check.
+    if (!essence.endsWith("json") || media.schema === undefined || !declared.content[essence]) return [];
     const validate = this.validator(media.schema as object);
     return validate(res.body) ? [] : (validate.errors ?? []).map((e) => `${where}: body${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
   }

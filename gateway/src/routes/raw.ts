@@ -3,12 +3,11 @@
  * for byte, its content type, its headers as `X-Wb-Header-<name>`), so a reader can verify the
  * sender's signature itself. Same read rule and same 404 as settling by id.
  */
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { z } from "zod";
 import { BrokerError, isMessageNotFound, isStreamNotFound, parseDeliverySubject, readableEndpointIds, type Db } from "@wb/authz";
 import { H, isSenderHeader } from "../deliveries.js";
-import type { AppEnv } from "../env.js";
+import { declare, errors, router } from "../openapi.js";
 
 export interface RawDeps {
   db: Db;
@@ -28,11 +27,22 @@ const FACTS: [string, string][] = [
 
 const messageId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-export function rawRoutes(deps: RawDeps) {
-  const app = new Hono<AppEnv>();
+const raw = createRoute({
+  method: "get",
+  path: "/{id}/raw",
+  tags: ["messages"],
+  summary: "One stored delivery exactly as sent: the body byte for byte, the sender's headers as X-Wb-Header-<name>",
+  request: { params: z.object({ id: z.string().openapi({ description: "The message id (a stream sequence)" }) }) },
+  responses: {
+    200: { description: "The sender's body, under the sender's content type", content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } } },
+    ...errors(400, 404),
+  },
+});
 
-  app.get("/:id/raw", async (c) => {
-    const id = messageId.safeParse(c.req.param("id"));
+export function rawRoutes(deps: RawDeps) {
+  const app = router();
+  declare(app, raw, async (c) => {
+    const id = messageId.safeParse(c.req.valid("param").id);
     if (!id.success) throw new BrokerError("invalid_request", "the message id must be a positive integer (a stream sequence)");
     const notFound = () => new BrokerError("message_not_found", `message ${id.data} not found`);
     let m;

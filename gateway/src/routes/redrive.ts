@@ -1,9 +1,11 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { BrokerError, CONSUMER_NAME, CONSUMER_NAME_RULE, MAX_BULK_REDRIVE, redriveDeadLetter, redriveDeadLetters, type ConsumerManager, type Db } from "@wb/authz";
 import type { Config } from "../config.js";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+
+const Redriven = z.object({ consumer: z.string(), id: z.number().int(), redrive_id: z.number().int(), redriven_at: instant, redriven_by: z.string() });
+const tags = ["dead letters"];
 import { parseJson } from "../validate.js";
 
 export interface RedriveRoutesDeps {
@@ -31,14 +33,25 @@ const bulkBody = z
  * once, to the consumer that gave up on it. Mounted beside the listing at /dead-letters.
  */
 export function redriveRoutes(deps: RedriveRoutesDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
   const redriveDeps = { ...deps, stream: deps.config.STREAM_NAME };
   const by = (c: { get(k: "principal"): { userId: string; name: string } }) => {
     const p = c.get("principal");
     return { userId: p.userId, name: p.name };
   };
 
-  app.post("/redrive", async (c) => {
+  const bulk = createRoute({
+    method: "post",
+    path: "/redrive",
+    tags,
+    summary: "Redrive the caller's dead letters of a time range (each once, to the consumer that gave up on it)",
+    request: { body: jsonBody(bulkBody) },
+    responses: {
+      200: json(z.object({ redriven: z.array(Redriven), gone: z.array(z.object({ consumer: z.string(), id: z.number().int() })), has_more: z.boolean() }), "Redriven"),
+      ...errors(400, 404),
+    },
+  });
+  declare(app, bulk, async (c) => {
     const body = await parseJson(c, bulkBody);
     const result = await redriveDeadLetters(
       redriveDeps,
@@ -49,10 +62,18 @@ export function redriveRoutes(deps: RedriveRoutesDeps) {
     return c.json(result);
   });
 
-  app.post("/:id/redrive", async (c) => {
-    const seq = id.safeParse(c.req.param("id"));
+  const one = createRoute({
+    method: "post",
+    path: "/{id}/redrive",
+    tags,
+    summary: "Redrive one dead letter (consumer says which, when several consumers gave up on the same message)",
+    request: { params: z.object({ id: z.string() }), query: oneQuery },
+    responses: { 200: json(Redriven, "Redriven"), ...errors(400, 404) },
+  });
+  declare(app, one, async (c) => {
+    const seq = id.safeParse(c.req.valid("param").id);
     // Not a stream sequence: no such dead letter, as for any id that is not his.
-    if (!seq.success) throw new BrokerError("not_found", `dead letter ${c.req.param("id")} not found`);
+    if (!seq.success) throw new BrokerError("not_found", `dead letter ${c.req.valid("param").id} not found`);
     const q = oneQuery.safeParse(c.req.query());
     if (!q.success) throw new BrokerError("invalid_request", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     return c.json(await redriveDeadLetter(redriveDeps, c.get("principal").userId, { id: seq.data, consumer: q.data.consumer }, by(c)));

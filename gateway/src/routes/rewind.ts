@@ -1,7 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import { BrokerError, consumerPlan, isInvalidStart, requireConsumer, startTimeProblem, type ConsumerManager, type ConsumerStart, type Db } from "@wb/authz";
-import type { AppEnv } from "../env.js";
+import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
 import { parseJson } from "../validate.js";
 
 export interface RewindDeps {
@@ -22,9 +21,29 @@ const rewindBody = z.union([
  * the chosen start; see the CLI's help). Another user's consumer is not found.
  */
 export function rewindRoutes(deps: RewindDeps) {
-  const app = new Hono<AppEnv>();
-  app.post("/:name/rewind", async (c) => {
-    const row = await requireConsumer(deps.db, c.get("principal").userId, c.req.param("name"));
+  const app = router();
+  const rewind = createRoute({
+    method: "post",
+    path: "/{name}/rewind",
+    tags: ["consumers"],
+    summary: "Move a consumer back (or forward) to a message id or a time",
+    request: { params: z.object({ name: z.string() }), body: jsonBody(rewindBody) },
+    responses: {
+      200: json(
+        z.object({
+          name: z.string(),
+          start: z.union([z.object({ sequence: z.number().int() }), z.object({ time: instant })]),
+          pending: z.number().int(),
+          ack_pending: z.number().int(),
+          delivered_id: z.number().int().nullable(),
+        }),
+        "Rewound",
+      ),
+      ...errors(400, 404),
+    },
+  });
+  declare(app, rewind, async (c) => {
+    const row = await requireConsumer(deps.db, c.get("principal").userId, c.req.valid("param").name);
     const body = await parseJson(c, rewindBody);
     const start: ConsumerStart = "sequence" in body ? { policy: "sequence", sequence: body.sequence } : { policy: "time", time: new Date(body.time) };
     const plan = await consumerPlan(deps.db, row);
