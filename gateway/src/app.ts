@@ -44,7 +44,7 @@ import { reservationRoutes } from "./routes/reservations.js";
 import { auditRoutes } from "./routes/audit.js";
 import { uiRoutes } from "./ui/index.js";
 import { docsRoutes } from "./routes/docs.js";
-import { router } from "./openapi.js";
+import { documentPages, router } from "./openapi.js";
 
 export interface AppDeps {
   config: Config;
@@ -135,9 +135,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   api.route("/audit", auditRoutes({ db }));
   app.route("/api/v1", api);
   // The web inspector: pages over the public API above, called in-process (ui/index.tsx).
-  app.route(
-    "/ui",
-    uiRoutes({ api: (path, init) => app.request(path, init), secureCookie: cookies.secure, publicUrl: deps.config.PUBLIC_URL }),
-  );
+  const ui = uiRoutes({ api: (path, init) => app.request(path, init), secureCookie: cookies.secure, publicUrl: deps.config.PUBLIC_URL });
+  app.route("/ui", ui);
+  documentPages(app, "/ui", ui, {
+    tags: ["web inspector"],
+    summary: "Web inspector (HTML pages and forms; a session cookie from /ui/login)",
+    description: "Pages over the API above, for people: HTML, or a 303 redirect (to /ui/login without a session); /ui/stream is an event stream and /ui/assets/* a stylesheet and a script.",
+    content: ["text/html", "text/event-stream", "text/css", "text/javascript"],
+  });
   return app;
 }

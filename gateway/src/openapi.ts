@@ -98,3 +98,36 @@ export function declare<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, route: 
   const { body: _parsedByTheHandler, ...validated } = route.request ?? {};
   app.openapi({ ...route, request: validated, hide: true } as RouteConfig, handler as never);
 }
+
+/**
+ * Puts the routes of a plain Hono sub-app of pages for people (not an API: HTML, forms,
+ * redirects) into the document, one generic entry per route with the content types it answers,
+ * so that the document still lists every route the app serves.
+ */
+export function documentPages(
+  app: OpenAPIHono<AppEnv>,
+  prefix: string,
+  pages: { routes: { method: string; path: string }[] },
+  info: { tags: string[]; summary: string; description: string; content: string[] },
+): void {
+  const seen = new Set<string>();
+  for (const r of pages.routes) {
+    if (r.method === "ALL") continue;
+    const path = (prefix + (r.path === "/" ? "" : r.path)).replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+    const key = `${r.method} ${path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+    app.openAPIRegistry.registerPath({
+      method: r.method.toLowerCase() as "get",
+      path,
+      tags: info.tags,
+      summary: info.summary,
+      description: info.description,
+      ...(names.length && { request: { params: z.object(Object.fromEntries(names.map((n) => [n, z.string()]))) } }),
+      responses: {
+        default: { description: "A page, a redirect, or an asset", content: Object.fromEntries(info.content.map((t) => [t, { schema: z.string() }])) },
+      },
+    });
+  }
+}
