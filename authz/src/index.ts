@@ -32,3 +32,4 @@ export * from "./reservations.js";
 export * from "./rules/index.js";
 export * from "./log-safety.js";
 export * from "./log.js";
+export * from "./metrics.js";

@@ -45,6 +45,10 @@ import { auditRoutes } from "./routes/audit.js";
 import { uiRoutes } from "./ui/index.js";
 import { docsRoutes } from "./routes/docs.js";
 import { documentPages, router } from "./openapi.js";
+import type { ConsumerLagSampler } from "./consumer-lag.js";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
+import { httpMetrics } from "./middleware/metrics/index.js";
+import { metricsRoutes } from "./routes/metrics.js";
 
 export interface AppDeps {
   config: Config;
@@ -67,6 +71,10 @@ export interface AppDeps {
   shutdown?: AbortSignal;
   /** Removes acked deliveries when the stream fills up; undefined when STREAM_PURGE_ACKED_AT is off. */
   purger?: AckedPurger;
+  /** Where requests, deliveries, pulls and settlements are counted; a private registry when absent. */
+  metrics?: GatewayMetrics;
+  /** Consumer lag for /metrics (sampled on scrape). */
+  lag?: ConsumerLagSampler;
 }
 
 /** Builds the HTTP app from explicit dependencies (no singletons: tests build their own). */
@@ -74,6 +82,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = router();
   const db = deps.database.db;
   const link = new NatsLink(deps.nc);
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  app.use(httpMetrics(metrics));
   app.use(requestId());
   // Only behind trusted proxies: without them clientAddress() is the TCP peer, no layer needed.
   const trustedProxies = parseTrustedProxies(deps.config.TRUSTED_PROXIES);
@@ -91,7 +101,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/", docsRoutes(app));
   app.route("/", healthRoutes({ ...deps, stream: deps.config.STREAM_NAME, link, purgeAckedAt: deps.config.STREAM_PURGE_ACKED_AT }));
   const purger = deps.purger;
-  app.route("/webhook", ingestRoutes({ ...deps, link, onStreamFull: purger && (() => purger.kick()) }));
+  app.route("/", metricsRoutes({ metrics, token: deps.config.METRICS_TOKEN, lag: deps.lag }));
+  app.route("/webhook", ingestRoutes({ ...deps, link, metrics, onStreamFull: purger && (() => purger.kick()) }));
   // Everything below reads PostgreSQL: 503 with Retry-After until the gateway's start on it is done.
   if (deps.startup) for (const prefix of ["/.well-known/*", "/auth/*", "/api/*"]) app.use(prefix, requireDatabase(deps.startup));
   app.route("/.well-known", jwksRoutes(deps));
@@ -119,7 +130,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   for (const path of ["/me", "/messages", "/messages/*", "/consumers/:name"]) api.use(path, needsNats);
   api.route("/me", meRoutes({ ...deps, db }));
   api.route("/messages/stream", streamRoutes({ ...deps, db, verifier: deps.auth.verifier }));
-  api.route("/messages", messageRoutes({ ...deps, db, link }));
+  api.route("/messages", messageRoutes({ ...deps, db, link, metrics }));
   api.route("/messages", rawRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));

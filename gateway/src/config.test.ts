@@ -127,6 +127,19 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...minimal, GITHUB_CLIENT_ID: "", GITHUB_CLIENT_SECRET: "", PUBLIC_URL: "", GITHUB_URL: "" })).toMatchObject({ GITHUB_CLIENT_ID: undefined, GITHUB_URL: "https://github.com" });
   });
 
+  it("metrics: no token by default (empty, as compose passes it, is none); bounded label settings", () => {
+    expect(loadConfig(minimal)).toMatchObject({ METRICS_MAX_USERS: 500, METRICS_LAG_DURABLES: 20, METRICS_LAG_INTERVAL: 15_000 });
+    expect(loadConfig(minimal).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({ ...minimal, METRICS_TOKEN: "", METRICS_MAX_USERS: "" })).toMatchObject({ METRICS_TOKEN: undefined, METRICS_MAX_USERS: 500 });
+    expect(loadConfig({ ...minimal, METRICS_TOKEN: "a".repeat(16), METRICS_LAG_INTERVAL: "0s" })).toMatchObject({ METRICS_TOKEN: "a".repeat(16), METRICS_LAG_INTERVAL: 0 });
+    const short = "tooshort-token";
+    const err = rejected({ ...minimal, METRICS_TOKEN: short });
+    expect(err.issues).toEqual([expect.stringMatching(/^METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters/)]);
+    expect(err.message).not.toContain(short);
+    expect(rejected({ ...minimal, METRICS_MAX_USERS: "-1" }).issues).toEqual([expect.stringMatching(/^METRICS_MAX_USERS: /)]);
+    expect(rejected({ ...minimal, METRICS_LAG_INTERVAL: "2h" }).issues).toEqual([expect.stringMatching(/^METRICS_LAG_INTERVAL: 2h is 2h: must be at most 1h/)]);
+  });
+
   it("never echoes the secret key in its error", () => {
     const short = randomBytes(16).toString("base64");
     expect(rejected({ ...minimal, SECRET_KEY: short }).message).not.toContain(short);

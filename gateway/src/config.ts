@@ -175,6 +175,14 @@ export const configSchema = z.object({
   /** Browser origins allowed to call the API; none (the default): no CORS headers at all. */
   CORS_ORIGINS: origins,
   ...logEnvSchema.shape,
+  /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). */
+  METRICS_TOKEN: unsetIfEmpty(z.string().min(16, "METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -base64 24)").optional()),
+  /** Users with their own series in per-user metrics (pulls, settlements); later ones count as `_other`. */
+  METRICS_MAX_USERS: unsetIfEmpty(z.coerce.number().int().min(0).max(100_000).default(500)),
+  /** Durables with their own consumer-lag series: the top N by pending + ack pending. */
+  METRICS_LAG_DURABLES: unsetIfEmpty(z.coerce.number().int().min(0).max(1_000).default(20)),
+  /** Consumer lag is sampled on scrape, at most this often (0: on every scrape). */
+  METRICS_LAG_INTERVAL: zDuration("15s", { max: 3_600_000 }),
 }).superRefine((c, ctx) => {
   // node:http refuses to start otherwise; say so in our words.
   if (c.ACCESS_TOKEN_TTL < 10_000 || c.ACCESS_TOKEN_TTL > 86_400_000) {

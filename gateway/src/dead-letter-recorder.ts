@@ -3,6 +3,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { recordDeadLetter, type Db, type schema } from "@wb/authz";
 import type { Logger } from "pino";
 import { lookup } from "./deliveries.js";
+import type { GatewayMetrics } from "./metrics.js";
 
 /**
  * JetStream has no dead-letter queue. When a consumer gives up on a message (`max_deliver`
@@ -14,7 +15,7 @@ import { lookup } from "./deliveries.js";
 export class DeadLetterRecorder {
   #subs: Subscription[] = [];
 
-  constructor(private readonly o: { db: Db; nc: NatsConnection; jsm: JetStreamManager; stream: string; log: Logger }) {}
+  constructor(private readonly o: { db: Db; nc: NatsConnection; jsm: JetStreamManager; stream: string; log: Logger; metrics?: Pick<GatewayMetrics, "deadLetters"> }) {}
 
   start(): void {
     const listen = (kind: string, reason: schema.DeadLetterReason) =>
@@ -33,7 +34,9 @@ export class DeadLetterRecorder {
       const a = JSON.parse(new TextDecoder().decode(data)) as { consumer?: string; stream_seq?: number; deliveries?: number };
       if (typeof a.consumer !== "string" || typeof a.stream_seq !== "number") return;
       const endpointId = await lookup(this.o.jsm, this.o.stream, a.stream_seq).catch(() => undefined);
-      await recordDeadLetter(this.o.db, { durable: a.consumer, streamSeq: a.stream_seq, deliveryCount: a.deliveries ?? 0, reason, endpointId });
+      const recorded = await recordDeadLetter(this.o.db, { durable: a.consumer, streamSeq: a.stream_seq, deliveryCount: a.deliveries ?? 0, reason, endpointId });
+      // Only the gateway whose insert won counts it: summed over gateways, each dead letter once.
+      if (recorded) this.o.metrics?.deadLetters.inc({ reason });
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, "recording a dead letter failed");
     }

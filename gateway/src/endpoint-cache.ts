@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { ENDPOINTS_CHANGED_SUBJECT, listAllEndpoints, type Db, type SecretBox } from "@wb/authz";
+import { ENDPOINTS_CHANGED_SUBJECT, listAllEndpoints, type CacheMetrics, type Db, type SecretBox } from "@wb/authz";
 import type { Logger } from "pino";
 import { coalesce } from "./coalesce.js";
 
@@ -32,7 +32,7 @@ export class EndpointCache {
   #reported = new Set<string>();
 
   constructor(
-    private readonly deps: { db: Db; box: SecretBox; nc: NatsConnection; log: Logger; refreshMs: number },
+    private readonly deps: { db: Db; box: SecretBox; nc: NatsConnection; log: Logger; refreshMs: number; metrics?: CacheMetrics },
   ) {}
 
   get ready(): boolean {
@@ -95,8 +95,10 @@ export class EndpointCache {
       this.#byPath = next;
       this.#loaded = true;
       this.#lastError = undefined;
+      this.deps.metrics?.reloads.inc({ cache: "endpoint", result: "ok" });
     } catch (err) {
       this.#lastError = err;
+      this.deps.metrics?.reloads.inc({ cache: "endpoint", result: "error" });
       // Keep serving from the last good table; readiness reflects a cache never loaded.
       this.deps.log.warn({ err: (err as Error).message }, "endpoint cache reload failed");
     }
@@ -124,8 +126,15 @@ export class EndpointCache {
     }
   }
 
-  /** Longest-prefix match by whole path segments. */
+  /** Longest-prefix match by whole path segments (counted: a miss is a path no endpoint serves). */
   match(segments: readonly string[]): CachedEndpoint | undefined {
+    const found = this.peek(segments);
+    this.deps.metrics?.lookups.inc({ cache: "endpoint", result: found ? "hit" : "miss" });
+    return found;
+  }
+
+  /** As {@link match}, uncounted (for tests and tools that look without serving a request). */
+  peek(segments: readonly string[]): CachedEndpoint | undefined {
     for (let n = segments.length; n > 0; n--) {
       const hit = this.#byPath.get(segments.slice(0, n).join("/"));
       if (hit) return hit;

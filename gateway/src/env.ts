@@ -9,5 +9,8 @@ export type AppEnv = {
     principal: Principal;
     /** What authenticated the request (an API token or a session). */
     credential: CredentialRef;
+    /** Webhook ingest: the matched endpoint's provider, and what the stream did (for metrics). */
+    webhookProvider: string;
+    deliveryOutcome: "stored" | "duplicate";
   };
 };

@@ -1,7 +1,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { ConsumerManager, createLogger, migrateDatabase, openDatabase, reconcileDurables, SecretBox, watchAccessChanges } from "@wb/authz";
+import { ConsumerManager, createLogger, createRegistry, migrateDatabase, openDatabase, reconcileDurables, SecretBox, watchAccessChanges } from "@wb/authz";
 import type { AddressInfo } from "node:net";
 import { AckTokens } from "./ack-token.js";
 import { AuthService } from "./auth/sessions.js";
@@ -14,6 +14,8 @@ import { ConfigError, type Config } from "./config.js";
 import { DatabaseStartup } from "./database-startup.js";
 import { DeadLetterRecorder } from "./dead-letter-recorder.js";
 import { EndpointCache } from "./endpoint-cache.js";
+import { ConsumerLagSampler } from "./consumer-lag.js";
+import { createGatewayMetrics } from "./metrics.js";
 import { connectNats } from "./nats/connection.js";
 import { ensureStream } from "./nats/stream.js";
 import { coalescesBatchSyncs, GROUP_COMMIT_MIN_SERVER } from "./nats/group-commit.js";
@@ -26,16 +28,26 @@ export interface RunningGateway {
    * This process's endpoint table, read-only. Changes made elsewhere arrive by announcement;
    * tests wait here for one to arrive instead of sleeping.
    */
-  endpoints: Pick<EndpointCache, "match" | "undecryptable">;
+  endpoints: Pick<EndpointCache, "match" | "peek" | "undecryptable">;
   close(): Promise<void>;
 }
 
 /** The gateway's NATS connection name, as the server's monitoring endpoints (connz) list it. */
 export const GATEWAY_CONNECTION_NAME = "webhook-broker-gateway";
 
+export interface GatewayOptions {
+  /** prom-client's process and Node metrics on /metrics (default on; tests with many gateways in one process turn them off). */
+  processMetrics?: boolean;
+}
+
 /** Connects to PostgreSQL and NATS, prepares the stream, and serves HTTP until closed. */
-export async function startGateway(config: Config, log = createLogger("gateway", { level: config.LOG_LEVEL, format: config.LOG_FORMAT })): Promise<RunningGateway> {
-  const database = openDatabase(config.DATABASE_URL);
+export async function startGateway(
+  config: Config,
+  log = createLogger("gateway", { level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
+  opts: GatewayOptions = {},
+): Promise<RunningGateway> {
+  const metrics = createGatewayMetrics(createRegistry({ processMetrics: opts.processMetrics ?? true }), { maxUsers: config.METRICS_MAX_USERS });
+  const database = openDatabase(config.DATABASE_URL, { metrics: metrics.db });
   const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: GATEWAY_CONNECTION_NAME });
   try {
     checkBodyLimit(config, nc.info?.max_payload);
@@ -55,8 +67,8 @@ export async function startGateway(config: Config, log = createLogger("gateway",
   }
   const js = jetstream(nc);
   const box = new SecretBox(config.SECRET_KEY);
-  const endpoints = new EndpointCache({ db: database.db, box, nc, log, refreshMs: config.ENDPOINT_REFRESH_INTERVAL });
-  const consumers = new ConsumerManager({ js, jsm, nc, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT });
+  const endpoints = new EndpointCache({ db: database.db, box, nc, log, refreshMs: config.ENDPOINT_REFRESH_INTERVAL, metrics: metrics.cache });
+  const consumers = new ConsumerManager({ js, jsm, nc, stream: config.STREAM_NAME, ackWaitMs: config.ACK_WAIT, metrics: metrics.cache });
   // Keeps durables' filter subjects in line with grants and subscriptions; records dead letters.
   const reconciler = watchAccessChanges({
     nc,
@@ -64,8 +76,9 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     failure: "consumer reconciliation failed",
     apply: (users) => reconcileDurables({ db: database.db, consumers, log }, users),
   });
-  const deadLetters = new DeadLetterRecorder({ db: database.db, nc, jsm, stream: config.STREAM_NAME, log });
+  const deadLetters = new DeadLetterRecorder({ db: database.db, nc, jsm, stream: config.STREAM_NAME, log, metrics });
   deadLetters.start();
+  const lag = new ConsumerLagSampler({ jsm, stream: config.STREAM_NAME, metrics, top: config.METRICS_LAG_DURABLES, intervalMs: config.METRICS_LAG_INTERVAL, log });
   const auth = new AuthService({
     db: database.db,
     box,
@@ -122,6 +135,8 @@ export async function startGateway(config: Config, log = createLogger("gateway",
     startup,
     shutdown: shutdown.signal,
     purger,
+    metrics,
+    lag,
   });
 
   const server: ServerType = await new Promise((resolve) => {

@@ -19,5 +19,8 @@ const lines = {
   // Public halves, for the nats-server config.
   CALLOUT_ISSUER_PUBLIC_KEY: keys.issuerPublicKey,
   CALLOUT_XKEY_PUBLIC_KEY: keys.xkeyPublicKey,
+  // Optional in the compose file: the bearer for /metrics, and Grafana's admin password.
+  METRICS_TOKEN: password(),
+  GRAFANA_ADMIN_PASSWORD: password(),
 };
 process.stdout.write(Object.entries(lines).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");

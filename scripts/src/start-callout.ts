@@ -22,7 +22,11 @@ export interface LocalCallout {
   start(nats: NatsServer, databaseUrl: string, log: Logger): Promise<() => Promise<void>>;
 }
 
-export function localCallout(saved: Record<string, string>, stream: string): LocalCallout {
+/**
+ * `env`: the operator's environment, for the callout's metrics settings only (CALLOUT_METRICS_PORT,
+ * CALLOUT_METRICS_HOST, METRICS_TOKEN); everything else is the local stack's.
+ */
+export function localCallout(saved: Record<string, string>, stream: string, env: Record<string, string | undefined> = {}): LocalCallout {
   const fresh = saved.CALLOUT_ISSUER_SEED && saved.CALLOUT_XKEY_SEED ? undefined : generateCalloutKeys();
   const secrets = {
     CALLOUT_ISSUER_SEED: saved.CALLOUT_ISSUER_SEED ?? fresh!.issuerSeed,
@@ -43,10 +47,14 @@ export function localCallout(saved: Record<string, string>, stream: string): Loc
           CALLOUT_ISSUER_SEED: secrets.CALLOUT_ISSUER_SEED,
           CALLOUT_XKEY_SEED: secrets.CALLOUT_XKEY_SEED,
           STREAM_NAME: stream,
+          CALLOUT_METRICS_PORT: env.CALLOUT_METRICS_PORT,
+          CALLOUT_METRICS_HOST: env.CALLOUT_METRICS_HOST,
+          METRICS_TOKEN: env.METRICS_TOKEN,
         }),
         log,
       );
       log.info(`auth callout: NATS clients connect to ${nats.url} with their API token (see README, "Direct NATS access")`);
+      if (running.metrics) log.info(`auth callout: metrics at ${running.metrics.url}/metrics`);
       return running.stop;
     },
   };

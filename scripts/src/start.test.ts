@@ -114,13 +114,13 @@ function refusal(s: Started, n = 1): string {
 }
 
 let dir: string;
-let ports: { WB_NATS_PORT: string; WB_PG_PORT: string; PORT: string };
+let ports: { WB_NATS_PORT: string; WB_PG_PORT: string; PORT: string; CALLOUT_METRICS_PORT: string };
 const env = () => ({ WB_DATA_DIR: dir, ...ports });
 const cleanup: ChildProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "wb-start-"));
-  ports = { WB_NATS_PORT: String(await freePort()), WB_PG_PORT: String(await freePort()), PORT: String(await freePort()) };
+  ports = { WB_NATS_PORT: String(await freePort()), WB_PG_PORT: String(await freePort()), PORT: String(await freePort()), CALLOUT_METRICS_PORT: String(await freePort()) };
 });
 afterAll(async () => {
   const running = cleanup.filter((p) => p.exitCode === null && p.signalCode === null);

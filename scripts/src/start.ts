@@ -106,7 +106,7 @@ try {
   let natsPassword = env.NATS_PASSWORD;
   const toSave: Record<string, string> = {};
   // Auth callout (issue 4): keys and the callout user's password live in broker.env.
-  const callout = localCallout(saved, env.STREAM_NAME ?? "WEBHOOKS");
+  const callout = localCallout(saved, env.STREAM_NAME ?? "WEBHOOKS", env);
   if (!natsUrl) {
     const binary = await ensureNatsServer(say);
     nats = await startNats({

@@ -87,6 +87,8 @@ export interface TestBrokerOptions {
    * set STREAM_REPLICAS=3 in `env` for an R3 stream.
    */
   cluster?: boolean;
+  /** prom-client's process metrics on the gateway's /metrics (off by default, see GatewayOptions). */
+  processMetrics?: boolean;
 }
 
 /**
@@ -129,7 +131,9 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
   const database = openDatabase(testDb.url, { max: 2 });
   await migrateDatabase(database.db);
   const box = new SecretBox(config.SECRET_KEY);
-  const gateway = await startGateway(config, createLogger("gateway", { level: "silent" }));
+  // Process metrics (an event-loop monitor each) would pile up across a file's gateways.
+  const gatewayOptions = { processMetrics: opts.processMetrics ?? false };
+  const gateway = await startGateway(config, createLogger("gateway", { level: "silent" }), gatewayOptions);
   const extra = new Set<RunningGateway>();
   let adminNc: Promise<NatsConnection> | undefined;
   const admin = () => (adminNc ??= connectAdmin(nats));
@@ -146,7 +150,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
           announcedAt = Date.now();
         }
         for (const g of [gateway, ...extra]) {
-          for (const e of endpoints) expect(g.endpoints.match(e.path.split("/"))?.id, `${g.url} serves /webhook/${e.path}`).toBe(e.id);
+          for (const e of endpoints) expect(g.endpoints.peek(e.path.split("/"))?.id, `${g.url} serves /webhook/${e.path}`).toBe(e.id);
         }
       },
       { timeout: 10_000, interval: 10 },
@@ -154,7 +158,13 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
   };
   const calloutLogs: TestBroker["calloutLogs"] = [];
   const keep = (level: string) => (obj: object, msg: string) => void calloutLogs.push({ level, msg, obj });
-  const callout = await wiring?.start({ nats, databaseUrl: testDb.url, log: { info: () => {}, warn: keep("warn"), error: keep("error") } });
+  const callout = await wiring?.start({
+    nats,
+    databaseUrl: testDb.url,
+    log: { info: () => {}, warn: keep("warn"), error: keep("error") },
+    // The callout's /metrics takes the same token as the gateway's, as in docker-compose.yml.
+    env: env.METRICS_TOKEN ? { METRICS_TOKEN: env.METRICS_TOKEN } : {},
+  });
 
   return {
     url: gateway.url,
@@ -213,7 +223,7 @@ export async function startTestBroker(env: Record<string, string> = {}, opts: Te
     },
     admin,
     async anotherGateway(env = {}) {
-      const g = await startGateway(Object.keys(env).length ? loadConfig({ ...configEnv, ...env }) : config, createLogger("gateway", { level: "silent" }));
+      const g = await startGateway(Object.keys(env).length ? loadConfig({ ...configEnv, ...env }) : config, createLogger("gateway", { level: "silent" }), gatewayOptions);
       extra.add(g);
       // Closed by the test: no longer one of the gateways that must see a change.
       return {

@@ -41,9 +41,14 @@ export function calloutWiring(stream = "WEBHOOKS"): CalloutWiring {
           CALLOUT_ISSUER_SEED: keys.issuerSeed,
           CALLOUT_XKEY_SEED: keys.xkeySeed,
           STREAM_NAME: stream,
+          // Any free port (tests run in parallel); read it from RunningCallout.metrics.
+          CALLOUT_METRICS_PORT: "0",
+          CALLOUT_METRICS_HOST: "127.0.0.1",
           ...env,
         }),
         log,
+        // Process metrics (an event-loop monitor each) would pile up across a file's brokers.
+        { processMetrics: false },
       ),
   };
 }

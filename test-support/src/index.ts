@@ -6,6 +6,7 @@ export * from "./callout.js";
 export * from "./database.js";
 export * from "./inject.js";
 export * from "./matrix.js";
+export * from "./metrics.js";
 export * from "./nats.js";
 export * from "./pg-proxy.js";
 export * from "./stream.js";

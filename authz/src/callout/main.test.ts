@@ -20,3 +20,22 @@ describe("loadCalloutConfig durations", () => {
     );
   });
 });
+
+describe("loadCalloutConfig metrics", () => {
+  it("serves /metrics on 9465 unless told another port or off; empty (compose's unset) is the default", () => {
+    expect(loadCalloutConfig(base)).toMatchObject({ CALLOUT_METRICS_PORT: 9465, CALLOUT_METRICS_HOST: "0.0.0.0" });
+    expect(loadCalloutConfig(base).METRICS_TOKEN).toBeUndefined();
+    expect(loadCalloutConfig({ ...base, CALLOUT_METRICS_PORT: "" }).CALLOUT_METRICS_PORT).toBe(9465);
+    expect(loadCalloutConfig({ ...base, CALLOUT_METRICS_PORT: "0" }).CALLOUT_METRICS_PORT).toBe(0);
+    expect(loadCalloutConfig({ ...base, CALLOUT_METRICS_PORT: "off" }).CALLOUT_METRICS_PORT).toBe("off");
+    expect(loadCalloutConfig({ ...base, METRICS_TOKEN: "" }).METRICS_TOKEN).toBeUndefined();
+  });
+
+  it("refuses a port that is not one, and a short METRICS_TOKEN, naming the variable and never the value", () => {
+    expect(() => loadCalloutConfig({ ...base, CALLOUT_METRICS_PORT: "70000" })).toThrow(/CALLOUT_METRICS_PORT: must be a port number \(0-65535\) or off/);
+    expect(() => loadCalloutConfig({ ...base, CALLOUT_METRICS_PORT: "nine" })).toThrow(/CALLOUT_METRICS_PORT/);
+    const short = "s3cr3t-short";
+    expect(() => loadCalloutConfig({ ...base, METRICS_TOKEN: short })).toThrow(/METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters/);
+    expect(() => loadCalloutConfig({ ...base, METRICS_TOKEN: short })).not.toThrow(short);
+  });
+});

@@ -6,6 +6,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import { openDatabase } from "../db/client.js";
+import { calloutMetrics, createRegistry, dbMetrics, metricsOn, serveMetrics, type MetricsServer } from "../metrics.js";
 import { accessFingerprint, credentialChecker } from "./credentials.js";
 import { CurveKey, NodeKeyPair, Prefix } from "./keys.js";
 import { CALLOUT_USER } from "./nats-config.js";
@@ -37,6 +38,20 @@ export const CalloutEnv = z.object({
   /** Comma-separated server names accepted; empty accepts any server that signs correctly. */
   CALLOUT_SERVER_NAMES: z.string().optional(),
   ...logEnvSchema.shape,
+  /** Port of the callout's own `GET /metrics` (0: any free port; `off`: none). */
+  CALLOUT_METRICS_PORT: z
+    .preprocess((v) => (v === "" ? undefined : v), z.string().default("9465"))
+    .transform((v, ctx): number | "off" => {
+      if (v === "off") return "off";
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) {
+        ctx.addIssue({ code: "custom", message: `must be a port number (0-65535) or off, not ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return Number(v);
+    }),
+  CALLOUT_METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. Empty means unset. */
+  METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional()),
 });
 export type CalloutConfig = z.infer<typeof CalloutEnv>;
 
@@ -54,14 +69,36 @@ export interface RunningCallout {
   service: CalloutService;
   /** Closes connections whose access changed; absent without the system account. */
   revoker?: Revoker;
+  /** `GET /metrics`; absent with CALLOUT_METRICS_PORT=off. */
+  metrics?: MetricsServer;
   stop(): Promise<void>;
 }
 
 /** Connects, starts the responder (and revocation when a sys user is configured). */
-export async function startCallout(config: CalloutConfig, log: CalloutLogger): Promise<RunningCallout> {
-  const database = openDatabase(config.DATABASE_URL, { max: 10 });
+export async function startCallout(config: CalloutConfig, log: CalloutLogger, opts: { processMetrics?: boolean } = {}): Promise<RunningCallout> {
+  const registry = createRegistry(opts);
+  const m = metricsOn(registry);
+  const metrics = calloutMetrics(m);
+  // First: a taken port fails the start before anything is connected.
+  const metricsServer =
+    config.CALLOUT_METRICS_PORT === "off"
+      ? undefined
+      : await serveMetrics({ registry, port: config.CALLOUT_METRICS_PORT, host: config.CALLOUT_METRICS_HOST, token: config.METRICS_TOKEN }).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(
+            err.code === "EADDRINUSE"
+              ? `CALLOUT_METRICS_PORT: port ${config.CALLOUT_METRICS_PORT} is taken; choose another or set CALLOUT_METRICS_PORT=off`
+              : `CALLOUT_METRICS_PORT: cannot listen on ${config.CALLOUT_METRICS_HOST}:${config.CALLOUT_METRICS_PORT}: ${err.message}`,
+          );
+        });
+  const database = openDatabase(config.DATABASE_URL, { max: 10, metrics: dbMetrics(m) });
   const servers = config.NATS_URL.split(",");
-  const nc = await connect({ servers, user: config.CALLOUT_NATS_USER, pass: config.CALLOUT_NATS_PASSWORD, name: "wb-auth-callout", maxReconnectAttempts: -1 });
+  const nc = await connect({ servers, user: config.CALLOUT_NATS_USER, pass: config.CALLOUT_NATS_PASSWORD, name: "wb-auth-callout", maxReconnectAttempts: -1 }).catch(
+    async (err: unknown) => {
+      await metricsServer?.close();
+      await database.close().catch(() => {});
+      throw err;
+    },
+  );
   let sys: NatsConnection | undefined;
   let revoker: Revoker | undefined;
   const service = startCalloutService({
@@ -74,6 +111,7 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
     dbTimeoutMs: config.CALLOUT_DB_TIMEOUT,
     serverNames: config.CALLOUT_SERVER_NAMES ? config.CALLOUT_SERVER_NAMES.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     log,
+    metrics,
   });
   if (config.NATS_SYS_PASSWORD) {
     sys = await connect({ servers, user: config.NATS_SYS_USER, pass: config.NATS_SYS_PASSWORD, name: "wb-auth-callout-revoker", maxReconnectAttempts: -1 });
@@ -83,16 +121,19 @@ export async function startCallout(config: CalloutConfig, log: CalloutLogger): P
       check: credentialChecker(database.db),
       fingerprint: (userId) => accessFingerprint(database.db, userId),
       log,
+      metrics,
       sweepMs: config.CALLOUT_SWEEP_INTERVAL,
     });
   } else {
     log.warn({}, "auth callout: no NATS_SYS_PASSWORD, no revocation (JWT expiry is the only bound)");
   }
-  log.info({ stream: config.STREAM_NAME, ttlMs: config.CALLOUT_JWT_TTL }, "auth callout: listening");
+  log.info({ stream: config.STREAM_NAME, ttlMs: config.CALLOUT_JWT_TTL, metricsPort: metricsServer?.port }, "auth callout: listening");
   return {
     service,
     revoker,
+    metrics: metricsServer,
     async stop() {
+      await metricsServer?.close();
       await revoker?.stop();
       await service.stop();
       await Promise.allSettled([nc.drain(), sys?.drain()]);

@@ -19,6 +19,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { watchAccessChanges, type AccessChangeWatcher, type Concerned } from "../access-changes.js";
 import type { CredentialChecker } from "./credentials.js";
 import type { CalloutLogger } from "./service.js";
+import type { CalloutMetrics } from "../metrics.js";
 import { parseConnectionName } from "./service.js";
 import { CLIENTS_ACCOUNT } from "./nats-config.js";
 
@@ -84,6 +85,8 @@ export interface RevokerDeps {
   /** The user's access fingerprint now; a connection stamped with another one is kicked. */
   fingerprint?: (userId: string) => Promise<string>;
   log: CalloutLogger;
+  /** Counts passes and the connections they close, by cause. */
+  metrics?: CalloutMetrics;
 }
 
 /**
@@ -107,6 +110,8 @@ export async function revokeStale(deps: RevokerDeps, users: Concerned): Promise<
   }
   const stale = [...revoked, ...changed];
   await Promise.all(stale.map((c) => kickConnection(deps.sys, c).catch(() => {})));
+  if (revoked.length) deps.metrics?.disconnects.inc({ cause: "revoked" }, revoked.length);
+  if (changed.length) deps.metrics?.disconnects.inc({ cause: "access_changed" }, changed.length);
   for (const c of revoked) deps.log.info({ userId: c.user, cid: c.cid }, "auth callout: connection revoked");
   for (const c of changed) deps.log.info({ userId: c.user, cid: c.cid }, "auth callout: access changed, connection closed");
   return stale.length;
@@ -131,7 +136,16 @@ export function startRevoker(opts: RevokerDeps & { nc: Pick<NatsConnection, "sub
     failure: "auth callout: revocation pass failed",
     sweepMs: opts.sweepMs,
     recheckMs: opts.recheckMs,
-    apply: (users) => revokeStale(opts, users),
+    apply: async (users) => {
+      try {
+        const kicked = await revokeStale(opts, users);
+        opts.metrics?.passes.inc({ result: "ok" });
+        return kicked;
+      } catch (err) {
+        opts.metrics?.passes.inc({ result: "error" });
+        throw err;
+      }
+    },
   });
   return {
     watcher,

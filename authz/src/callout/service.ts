@@ -31,6 +31,7 @@ import { decide, isDenied } from "./decide.js";
 import { type CurveKey, type NodeKeyPair, Prefix, verifyNkeySignature } from "./keys.js";
 import { CLIENT_LIMITS, CLIENTS_ACCOUNT, type ClientLimits } from "./nats-config.js";
 import { withoutQueryParams } from "../log-safety.js";
+import { secondsSince, type CalloutMetrics } from "../metrics.js";
 
 export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
 export const XKEY_HEADER = "Nats-Server-Xkey";
@@ -78,6 +79,8 @@ export interface CalloutServiceOptions {
   clientLimits?: Partial<ClientLimits>;
   /** Queue group so several instances share the load. */
   queue?: string;
+  /** Counts requests by result and reason, and times them. */
+  metrics?: CalloutMetrics;
 }
 
 export interface CalloutService {
@@ -86,7 +89,27 @@ export interface CalloutService {
   stop(): Promise<void>;
 }
 
-class Deny extends Error {}
+/** Why a request was denied: a code for metrics (bounded), beside the message the server logs. */
+export type DenyReason =
+  | "wrong_audience"
+  | "wrong_issuer"
+  | "request_expired"
+  | "unknown_server"
+  | "no_credential"
+  | "credential_invalid"
+  | "database_timeout"
+  | "database_error"
+  | "not_permitted"
+  | "internal";
+
+class Deny extends Error {
+  constructor(
+    readonly reason: DenyReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 interface VerifiedRequest {
   userNkey: string;
@@ -142,22 +165,22 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
   /** Checks a verified request is meant for us; throws Deny (answered with an error). */
   const checkAudience = (v: VerifiedRequest) => {
     const { claims } = v;
-    if (claims.aud !== AUTH_REQUEST_AUDIENCE) throw new Deny("wrong audience");
-    if (claims.sub !== issuerPublic) throw new Deny("request is for another issuer");
-    if (typeof claims.exp === "number" && claims.exp * 1000 < Date.now()) throw new Deny("request expired");
-    if (opts.serverNames && !opts.serverNames.includes(v.request.server_id.name)) throw new Deny("unknown server");
+    if (claims.aud !== AUTH_REQUEST_AUDIENCE) throw new Deny("wrong_audience", "wrong audience");
+    if (claims.sub !== issuerPublic) throw new Deny("wrong_issuer", "request is for another issuer");
+    if (typeof claims.exp === "number" && claims.exp * 1000 < Date.now()) throw new Deny("request_expired", "request expired");
+    if (opts.serverNames && !opts.serverNames.includes(v.request.server_id.name)) throw new Deny("unknown_server", "unknown server");
   };
 
   const withTimeout = async <T>(what: string, work: Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Deny(`${what} timed out after ${dbTimeoutMs} ms`)), dbTimeoutMs);
+      timer = setTimeout(() => reject(new Deny("database_timeout", `${what} timed out after ${dbTimeoutMs} ms`)), dbTimeoutMs);
     });
     try {
       return await Promise.race([work, timeout]);
     } catch (err) {
       if (err instanceof Deny) throw err;
-      throw new Deny(`${what} failed: ${(err as Error).message?.split("\n")[0] ?? "error"}`);
+      throw new Deny("database_error", `${what} failed: ${(err as Error).message?.split("\n")[0] ?? "error"}`);
     } finally {
       clearTimeout(timer);
     }
@@ -165,10 +188,10 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
 
   const authorize = async (v: VerifiedRequest): Promise<{ who: Authenticated; durables: string[]; access: string; inboxToken: string }> => {
     const credential = credentialFromConnectOpts(v.request.connect_opts);
-    if (!credential) throw new Deny("no credential in CONNECT");
+    if (!credential) throw new Deny("no_credential", "no credential in CONNECT");
     return withTimeout("database", (async () => {
       const who = await authenticate(credential);
-      if (!who) throw new Deny(`${credential.kind} not valid`);
+      if (!who) throw new Deny("credential_invalid", `${credential.kind} not valid`);
       const [durables, readable, inboxToken] = await Promise.all([
         userDurables(opts.db, who.userId),
         readableEndpointIds(opts.db, who.userId),
@@ -192,6 +215,8 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
     } catch (err) {
       // Without a verified request there is no one to answer: the server times out and denies.
       stats.dropped++;
+      opts.metrics?.requests.inc({ result: "dropped", reason: "unverifiable" });
+      opts.metrics?.duration.observe({ result: "dropped" }, secondsSince(started));
       opts.log.warn({ reason: withoutQueryParams((err as Error).message) }, "auth callout: request dropped");
       return;
     }
@@ -200,7 +225,7 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
       checkAudience(v);
       const { who, durables, access, inboxToken } = await authorize(v);
       const decision = decide({ userId: who.userId, inboxToken }, durables, opts.stream, { ...CLIENT_LIMITS, ...opts.clientLimits });
-      if (isDenied(decision)) throw new Deny(decision.deny);
+      if (isDenied(decision)) throw new Deny("not_permitted", decision.deny);
       // Never longer than the credential itself: an access token's connection ends with it.
       const exp = Math.min(Math.floor(Date.now() / 1000) + opts.jwtTtlSeconds, who.expiresAt ?? Number.POSITIVE_INFINITY);
       const userJwt = await encodeUser(
@@ -212,13 +237,17 @@ export function startCalloutService(opts: CalloutServiceOptions): CalloutService
       );
       await answer(msg, v, { jwt: userJwt });
       stats.allowed++;
+      opts.metrics?.requests.inc({ result: "allowed", reason: "none" });
+      opts.metrics?.duration.observe({ result: "allowed" }, secondsSince(started));
       opts.log.info({ ...client, userId: who.userId, ms: Math.round(performance.now() - started) }, "auth callout: allowed");
     } catch (err) {
       const reason = err instanceof Deny ? err.message : "internal error";
       if (!(err instanceof Deny)) opts.log.error({ ...client, err: withoutQueryParams((err as Error).message) }, "auth callout: internal error");
       stats.denied++;
+      opts.metrics?.requests.inc({ result: "denied", reason: err instanceof Deny ? err.reason : "internal" });
       opts.log.warn({ ...client, reason }, "auth callout: denied");
       await answer(msg, v, { error: reason }).catch(() => {});
+      opts.metrics?.duration.observe({ result: "denied" }, secondsSince(started));
     }
   };
 

@@ -4,6 +4,7 @@ import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import * as schema from "./schema/index.js";
+import { instrumentPool, type DbMetrics } from "../metrics.js";
 
 export type Db = NodePgDatabase<typeof schema>;
 
@@ -13,11 +14,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Opens a pool; callers own its lifetime (no module singleton). */
-export function openDatabase(url: string, opts: { max?: number } = {}): Database {
+/** Opens a pool; callers own its lifetime (no module singleton). `metrics` times every query. */
+export function openDatabase(url: string, opts: { max?: number; metrics?: DbMetrics } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5_000 });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  if (opts.metrics) instrumentPool(pool, opts.metrics);
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }

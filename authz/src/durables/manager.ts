@@ -1,6 +1,7 @@
 import type { Consumer, ConsumerConfig, ConsumerInfo, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Db } from "../db/client.js";
+import type { CacheMetrics } from "../metrics.js";
 import type { Consumer as ConsumerRow } from "../db/schema/index.js";
 import { subjectMatches, type ReadableEndpoint } from "../subscriptions/index.js";
 import { ackPayload, ackSubject } from "./ack.js";
@@ -22,6 +23,8 @@ export interface ConsumerManagerDeps {
    * (who do not see them) and to NATS readers (who would).
    */
   nc?: Pick<NatsConnection, "publish" | "flush">;
+  /** Counts {@link ConsumerManager.ensure}'s lookups (cache `consumer`). */
+  metrics?: CacheMetrics;
 }
 
 /** Most stream lookups one narrowing makes per removed filter subject. */
@@ -61,9 +64,23 @@ export class ConsumerManager {
     const durable = row.durableName;
     const key = [...filters].sort().join(",");
     const known = this.#known.get(durable);
-    if (known && known.filters === key && Date.now() - known.checkedAt < ENSURE_TRUST_MS) return known.consumer;
+    const trusted = known?.filters === key;
+    if (known && trusted && Date.now() - known.checkedAt < ENSURE_TRUST_MS) {
+      this.deps.metrics?.lookups.inc({ cache: "consumer", result: "hit" });
+      return known.consumer;
+    }
+    this.deps.metrics?.lookups.inc({ cache: "consumer", result: "miss" });
+    // Known with the same filters but no longer trusted: a reload of that entry.
+    const reload = (result: string) => trusted && this.deps.metrics?.reloads.inc({ cache: "consumer", result });
 
-    const info = await this.info(durable);
+    let info: ConsumerInfo | undefined;
+    try {
+      info = await this.info(durable);
+    } catch (err) {
+      reload("error");
+      throw err;
+    }
+    reload("ok");
     if (!info) await this.#add(durableConfig(row, filters, { ackWaitMs: this.#ackWaitMs() }));
     else if (!sameFilters(filtersOf(info), filters)) await this.update(durable, filters, info);
     const consumer = await this.#js.consumers.get(this.deps.stream, durable);

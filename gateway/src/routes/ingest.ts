@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { createRoute, z } from "@hono/zod-openapi";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { BrokerError, deliverySubject, parseWebhookPath, SubjectError } from "@wb/authz";
+import { BrokerError, deliverySubject, parseWebhookPath, secondsSince, SubjectError } from "@wb/authz";
 import { bodyCeiling, readBodyLimited } from "../body.js";
 import type { Config } from "../config.js";
 import { H } from "../deliveries.js";
@@ -11,6 +11,7 @@ import { DATABASE_RETRY_AFTER_SECONDS } from "../errors.js";
 import { secretsAt, type EndpointCache } from "../endpoint-cache.js";
 import { errors, json, router } from "../openapi.js";
 import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.js";
+import type { GatewayMetrics } from "../metrics.js";
 import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
 import { directPublisher, GroupCommitPublisher } from "../nats/group-commit.js";
 import { isStorageFull, natsDown, publishError, STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS, STREAM_FULL_RETRY_AFTER_SECONDS } from "../nats/publish-errors.js";
@@ -28,6 +29,7 @@ export interface IngestDeps {
   link: NatsLink;
   /** Called when a publish is refused for lack of room (the purge of acked deliveries). */
   onStreamFull?: () => void;
+  metrics: GatewayMetrics;
 }
 
 /** The document's view of `POST /webhook/*`: any body, verified per provider before it is stored. */
@@ -86,6 +88,7 @@ export function ingestRoutes(deps: IngestDeps) {
     }
     const endpoint = deps.endpoints.match(segments);
     if (!endpoint) throw new BrokerError("endpoint_not_found", "no endpoint is registered for this path");
+    c.set("webhookProvider", endpoint.provider);
     admit(perEndpoint, endpoint.id, "endpoint");
 
     // Never above what one NATS message can hold (the server's max_payload may have been
@@ -137,6 +140,7 @@ export function ingestRoutes(deps: IngestDeps) {
       [H.path]: segments.join("/"),
     });
 
+    const publishing = performance.now();
     try {
       const ack = await requestThroughReconnects(
         deps.link,
@@ -153,10 +157,14 @@ export function ingestRoutes(deps: IngestDeps) {
           }),
         natsDown,
       );
+      const outcome = ack.duplicate ? "duplicate" : "stored";
+      deps.metrics.publishDuration.observe({ result: outcome }, secondsSince(publishing));
+      c.set("deliveryOutcome", outcome);
       // A duplicate answers with the first delivery's time, as stored.
       const firstReceivedAt = ack.duplicate ? await storedReceivedAt(deps.jsm, ack.stream, ack.seq) : undefined;
       return c.json({ id: ack.seq, received_at: firstReceivedAt ?? receivedAt, duplicate: ack.duplicate }, 202);
     } catch (err) {
+      deps.metrics.publishDuration.observe({ result: "error" }, secondsSince(publishing));
       if (err instanceof BrokerError) throw err;
       if (isStorageFull(err)) deps.onStreamFull?.();
       throw publishError(err, deps.onStreamFull ? STREAM_FULL_RETRY_AFTER_SECONDS : STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS);

@@ -19,6 +19,7 @@ import {
   parseDuration,
   type ConsumerManager,
   type Db,
+  type Principal,
   type Settlement,
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
@@ -31,6 +32,7 @@ import { parseQueryFilter, type QueryFilter } from "../query-filter.js";
 import { takeWaiting, type Delivery } from "../nats/take-waiting.js";
 import { declare, errors, json, jsonBody, router } from "../openapi.js";
 import { Pull, Settled } from "./messages-schemas.js";
+import type { GatewayMetrics } from "../metrics.js";
 import { parseJson } from "../validate.js";
 
 export interface MessagesDeps {
@@ -42,6 +44,7 @@ export interface MessagesDeps {
   config: Config;
   ackTokens: AckTokens;
   link: NatsLink;
+  metrics: GatewayMetrics;
 }
 
 /** JetStream refuses pull requests that expire sooner than this. */
@@ -201,6 +204,7 @@ export function messageRoutes(deps: MessagesDeps) {
         { base64 },
       ),
     );
+    deps.metrics.delivered.inc({ user: deps.metrics.users.value(principal.name), mode: replay ? "replay" : "pull" }, out.length);
     const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
     // A full page may have been cut short of redeliveries, which the pending count does not include.
@@ -213,7 +217,8 @@ export function messageRoutes(deps: MessagesDeps) {
    * ack, nak, in_progress and term share one path: the consumer must be the caller's and every
    * id must be a message he may read, else one 404 and nothing is settled.
    */
-  const settle = async (kind: Settlement, principalId: string, body: z.infer<typeof settleBody>, delayMs?: number) => {
+  const settle = async (kind: Settlement, principal: Principal, body: z.infer<typeof settleBody>, delayMs?: number) => {
+    const principalId = principal.userId;
     const row = await requireConsumer(deps.db, principalId, body.consumer);
     // Delivery counts by sequence, as carried by the handles (message_ids carry none).
     const counts = new Map<number, number>();
@@ -256,6 +261,7 @@ export function messageRoutes(deps: MessagesDeps) {
       // Settling twice is harmless, so the caller can simply send the same request again.
       throw new BrokerError("unavailable", `the broker did not confirm the ${kind}; send it again`, { retryAfterSeconds: 1 });
     }
+    deps.metrics.settled.inc({ user: deps.metrics.users.value(principal.name), kind }, deliverable.length);
     return { [SETTLED[kind]]: deliverable, ...(notDelivered.length > 0 && { not_delivered: notDelivered }) };
   };
 
@@ -276,7 +282,7 @@ export function messageRoutes(deps: MessagesDeps) {
   for (const kind of ["ack", "in_progress", "term"] as const) {
     declare(app, settleRoute(kind, settleBody, SUMMARY[kind]), async (c) => {
       const body = await parseJson(c, settleBody);
-      return c.json(await settle(kind, c.get("principal").userId, body));
+      return c.json(await settle(kind, c.get("principal"), body));
     });
   }
   declare(app, settleRoute("nak", nakBody, "Not now: deliver it again (after delay)"), async (c) => {
@@ -286,7 +292,7 @@ export function messageRoutes(deps: MessagesDeps) {
       delayMs = parseDuration(body.delay);
       if (delayMs === undefined || delayMs > MAX_NAK_DELAY_MS) throw new BrokerError("invalid_request", "delay must be a duration such as 500ms, 30s or 5m, at most 24h");
     }
-    return c.json(await settle("nak", c.get("principal").userId, body, delayMs));
+    return c.json(await settle("nak", c.get("principal"), body, delayMs));
   });
 
   return app;

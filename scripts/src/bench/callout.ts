@@ -103,6 +103,7 @@ export async function runCalloutBench(log = (m: string) => console.error(`[bench
       DATABASE_URL: pg.url,
       CALLOUT_ISSUER_SEED: keys.issuerSeed,
       CALLOUT_XKEY_SEED: keys.xkeySeed,
+      CALLOUT_METRICS_PORT: "off",
     }),
     silent,
   );
