@@ -36,7 +36,8 @@ describe("docker-compose.yml", () => {
   composeIt("is a valid compose file: three nats nodes, postgres, two gateways behind one front, the callout", async () => {
     const { stdout } = await run("docker-compose", ["-f", "docker-compose.yml", "config"], { cwd: root, env: { ...process.env, ...secrets } });
     const services = Object.keys(composeServices(stdout)).sort();
-    expect(services).toEqual(["callout", "front", "gateway-1", "gateway-2", "nats-1", "nats-2", "nats-3", "postgres"]);
+    // grafana and prometheus: the monitoring profile (docker-compose config lists every profile).
+    expect(services).toEqual(["callout", "front", "gateway-1", "gateway-2", "grafana", "nats-1", "nats-2", "nats-3", "postgres", "prometheus"]);
     expect(stdout).toContain("DATABASE_URL: postgres://postgres:pg-pass@postgres:5432/broker");
     // Each gateway: the R3 stream, every node to fail over to, and the front as its trusted proxy.
     expect(stdout.match(/STREAM_REPLICAS: '3'/g)).toHaveLength(2);
