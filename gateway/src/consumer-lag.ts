@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { GatewayMetrics } from "./metrics.js";
+import { percentFull } from "./nats/purge.js";
 
 export interface LagSample {
   durable: string;
@@ -20,7 +21,7 @@ export function topByLag(samples: readonly LagSample[], top: number): LagSample[
  * nobody scrapes): lists the stream's durables (ephemeral replays are not lag) and publishes
  * num_pending and num_ack_pending for the `top` durables by lag (bounded cardinality: a durable
  * that leaves the top N loses its series), plus sums over all of them. A slow listing is cut at
- * `timeoutMs` and the previous sample stays.
+ * `timeoutMs` and the previous sample stays. How full the stream is is sampled with it.
  */
 export class ConsumerLagSampler {
   #sampledAt = Number.NEGATIVE_INFINITY;
@@ -63,6 +64,7 @@ export class ConsumerLagSampler {
       m.consumersPendingSum.set(samples.reduce((n, s) => n + s.pending, 0));
       m.consumersAckPendingSum.set(samples.reduce((n, s) => n + s.ackPending, 0));
       m.consumers.set(samples.length);
+      m.streamPercentFull.set(percentFull(await this.o.jsm.streams.info(this.o.stream)));
       this.#sampledAt = performance.now();
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, "sampling consumer lag failed");

@@ -41,6 +41,7 @@ export function createGatewayMetrics(registry: Registry = createRegistry({ proce
     consumersPendingSum: m.gauge("wb_consumers_pending_messages_sum", "num_pending summed over every durable on the stream, sampled"),
     consumersAckPendingSum: m.gauge("wb_consumers_ack_pending_messages_sum", "num_ack_pending summed over every durable on the stream, sampled"),
     consumers: m.gauge("wb_consumers", "Durables on the stream, sampled"),
+    streamPercentFull: m.gauge("wb_stream_percent_full", "How full the stream is against its max bytes / max messages (the larger), 0-100, sampled; ingest answers 503 at 100"),
     deadLetters: m.counter("wb_dead_letters_total", "Dead letters recorded by this gateway (each advisory is recorded once across gateways), by reason (max_deliveries, terminated)", ["reason"]),
   };
 }

@@ -21,7 +21,7 @@ let small: { id: string; path: string; secret: string };
 beforeAll(async () => {
   broker = await startTestBroker(
     // A burst of 5 per endpoint: the sixth delivery in a row to one endpoint is a 429.
-    { METRICS_TOKEN, METRICS_LAG_INTERVAL: "0s", RATE_LIMIT_PER_ENDPOINT: "1/h:5" },
+    { METRICS_TOKEN, METRICS_LAG_INTERVAL: "0s", RATE_LIMIT_PER_ENDPOINT: "1/h:5", STREAM_MAX_BYTES: "1MiB" },
     { callout: true, processMetrics: true },
   );
   owner = await broker.user();
@@ -115,6 +115,10 @@ describe("gateway /metrics after real traffic", () => {
     const before = await gatewayMetrics();
     // Three stored deliveries wait from the test above (nobody has pulled them).
     expect(before.value("wb_consumer_pending_messages", { durable })).toBe(3);
+    // How full the stream is: the same figure /readyz gives, above 0 with the stored deliveries in a 1 MiB stream.
+    const ready = (await (await fetch(`${broker.url}/readyz`)).json()) as { stream: { percent_full: number } };
+    expect(before.value("wb_stream_percent_full")).toBe(ready.stream.percent_full);
+    expect(before.value("wb_stream_percent_full")).toBeGreaterThan(0);
     const got: number[] = [];
     while (got.length < 3) {
       const page = await pull(broker.url, owner.token, "wait=2s&limit=10");
