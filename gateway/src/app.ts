@@ -129,7 +129,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   for (const path of ["/me", "/messages", "/messages/*", "/consumers/:name"]) api.use(path, needsNats);
   api.route("/me", meRoutes({ ...deps, db }));
-  api.route("/messages/stream", streamRoutes({ ...deps, db, verifier: deps.auth.verifier }));
+  api.route("/messages/stream", streamRoutes({ ...deps, db, metrics, verifier: deps.auth.verifier }));
   api.route("/messages", messageRoutes({ ...deps, db, link, metrics }));
   api.route("/messages", rawRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { connect, errors } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { bearer, callApi, postGithub, pull, scrape, startTestBroker, type Scrape, type TestBroker } from "@wb/test-support";
+import { bearer, callApi, openStream, postGithub, pull, scrape, startTestBroker, type Scrape, type TestBroker } from "@wb/test-support";
 
 const METRICS_TOKEN = randomBytes(24).toString("base64url");
 
@@ -158,6 +158,37 @@ describe("gateway /metrics after real traffic", () => {
     const routes = new Set((await gatewayMetrics()).samples.filter((s) => s.name === "wb_http_request_duration_seconds_count").map((s) => s.labels.route));
     expect(routes).toContain("/api/v1/consumers/:name");
     expect([...routes].filter((r) => r?.includes("default"))).toEqual([]);
+  });
+});
+
+describe("SSE deliveries in /metrics", () => {
+  it("counts each event written to a stream as mode stream, and nothing as a pull", async () => {
+    const user = owner.name;
+    expect((await callApi(broker.url, owner.token, "POST", "/consumers", { name: "live", start: "new" })).status).toBe(201);
+    const live = await broker.endpoint({ userId: owner.id });
+    const series: [string, Record<string, string>][] = [
+      ["wb_messages_delivered_total", { user, mode: "stream" }],
+      ["wb_messages_delivered_total", { user, mode: "pull" }],
+    ];
+    const before = await gatewayMetrics();
+    const reader = await openStream(broker.url, owner.token, "consumer=live");
+    expect(reader.status).toBe(200);
+    try {
+      const sent: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await postGithub(`${broker.url}/webhook/${live.path}`, { secret: live.secret });
+        expect(res.status).toBe(202);
+        sent.push((await res.json()).id);
+      }
+      const seen = [await reader.nextEvent(10_000), await reader.nextEvent(10_000)].map((e) => Number(e.id));
+      expect(seen).toEqual(sent);
+      // Counted once the socket has taken the event (the next one is then asked for).
+      await expect
+        .poll(async () => moved(before, await gatewayMetrics(), series), { timeout: 5_000, interval: 50 })
+        .toEqual({ [`wb_messages_delivered_total{"user":"${user}","mode":"stream"}`]: 2, [`wb_messages_delivered_total{"user":"${user}","mode":"pull"}`]: 0 });
+    } finally {
+      reader.close();
+    }
   });
 });
 

@@ -24,6 +24,7 @@ import {
 } from "@wb/authz";
 import type { AckTokens } from "../ack-token.js";
 import type { Config } from "../config.js";
+import type { GatewayMetrics } from "../metrics.js";
 import { deliveryFilter, fromJsMsg, passesQuery, renderMessage, type Verdict } from "../deliveries.js";
 import { InFlight, resumePoint, sseComment, sseEvent } from "../sse.js";
 import { filterFields, payloadEncoding, readFilter } from "./messages.js";
@@ -38,6 +39,7 @@ export interface StreamDeps {
   ackTokens: AckTokens;
   verifier: AccessTokenVerifier;
   log: Logger;
+  metrics: GatewayMetrics;
   /** Aborted when the gateway shuts down: every open stream ends (clients reconnect elsewhere). */
   shutdown?: AbortSignal;
 }
@@ -107,6 +109,7 @@ export function streamRoutes(deps: StreamDeps) {
       base64: q.data.payload === "base64",
       filter,
       signals: [c.req.raw.signal, ...(deps.shutdown ? [deps.shutdown] : [])],
+      delivered: () => deps.metrics.delivered.inc({ user: deps.metrics.users.value(principal.name), mode: "stream" }),
     });
     return new Response(session.body(), {
       headers: {
@@ -133,6 +136,8 @@ interface SessionOptions {
   base64: boolean;
   filter: QueryFilter | undefined;
   signals: AbortSignal[];
+  /** Counts one event written to the socket (wb_messages_delivered_total, mode "stream"). */
+  delivered: () => void;
 }
 
 type Wake = { kind: "msg"; r: IteratorResult<JsMsg> } | { kind: "tick" };
@@ -289,6 +294,7 @@ class StreamSession {
         yield frame;
         // The socket has taken it (the server asked for the next chunk).
         lastWrite = Date.now();
+        this.o.delivered();
         if (this.o.auto) {
           window.delete(m.seq);
           m.ack();
