@@ -150,7 +150,7 @@ export function uiRoutes(deps: UiDeps) {
         {endpoints.length === 0 && <p class="muted">No endpoints yet.</p>}
         {endpoints.map((e, i) => {
           const url = `${base}${e.url_path}`;
-          const curl = testDeliveryCurl(e.provider, url);
+          const curl = testDeliveryCurl(e.provider, url, e.provider_options);
           return (
             <section aria-labelledby={`ep-${i}`}>
               <h2 id={`ep-${i}`}>{e.path}</h2>
