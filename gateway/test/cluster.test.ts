@@ -36,6 +36,12 @@ afterAll(async () => {
 /** The server name a node's monitoring port reports. */
 const serverName = async (node: NatsServer) => ((await (await fetch(`${node.monitorUrl}/varz`)).json()) as { server_name: string }).server_name;
 
+/** How long a sender waits before retrying after `res`: its Retry-After in seconds, at most 1 s (1 s without one). */
+const retryDelayMs = (res: Response | undefined) => {
+  const seconds = Number(res?.headers.get("retry-after") ?? Number.NaN);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 1) * 1000 : 1000;
+};
+
 /** The node whose connz lists a connection named `name` (the callout's, the gateways'). */
 async function nodeWith(connectionName: string): Promise<NatsServer[]> {
   const found: NatsServer[] = [];
@@ -66,8 +72,9 @@ describe("a three-node cluster, R3", () => {
     let killed: NatsServer | undefined;
     let restarted: Promise<void> | undefined;
 
-    // A sender as GitHub is one: on anything but a 202 it retries the same delivery id (here
-    // after a short pause, not the Retry-After, to keep the test short), up to 40 times.
+    // A sender as the README asks senders to be: on anything but a 202 it retries the same
+    // delivery id after the answer's Retry-After (capped at 1 s to keep the test short; 1 s too
+    // when there was no answer or no Retry-After), up to 40 times.
     const send = async (i: number) => {
       const deliveryId = deliveryIds[i]!;
       const entry = { status: 0, attempts: 0 } as { status: number; id?: number; attempts: number };
@@ -81,7 +88,7 @@ describe("a three-node cluster, R3", () => {
           break;
         }
         await res?.body?.cancel();
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, retryDelayMs(res)));
       }
       done++;
       if (done === 60 && !killed) {
