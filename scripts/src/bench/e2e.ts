@@ -6,24 +6,15 @@
  */
 import type { Agent } from "node:http";
 import { httpRequest } from "./http.js";
+import { type OpenLoopLoad, sendOpenLoop } from "./open-loop.js";
 
-export interface OpenLoopOptions {
-  agent: Agent;
+export interface OpenLoopOptions extends OpenLoopLoad {
   readerAgent: Agent;
-  baseUrl: string;
-  /** e.g. `/webhook/bench/e2e` */
-  path: string;
-  body: Buffer;
-  /** Headers with the signature; the delivery id is added per request. */
-  headers: Record<string, string>;
   token: string;
-  ratePerSecond: number;
-  durationMs: number;
   /** Deliveries scheduled before this offset are sent but not counted. */
   warmupMs: number;
   /** Called about once a second while the load runs (RSS sampling). */
   onTick?: (elapsedMs: number) => void;
-  signal?: AbortSignal;
 }
 
 export interface OpenLoopResult {
@@ -46,18 +37,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const runId = Math.random().toString(16).slice(2, 10);
   const scheduled = new Map<string, number>();
   const latencies: number[] = [];
-  let sent = 0;
-  let accepted = 0;
-  let failed = 0;
   let received = 0;
-  let lateSends = 0;
-  const intervalMs = 1000 / o.ratePerSecond;
-  const total = Math.floor((o.durationMs / 1000) * o.ratePerSecond);
   const t0 = performance.now();
   let senderDone = false;
   /** After the last send the reader waits at most this long for what is still missing. */
   let readerDeadline = Number.POSITIVE_INFINITY;
-  const inflight = new Set<Promise<void>>();
 
   const acks = new Set<Promise<void>>();
   const ackFailures: string[] = [];
@@ -87,7 +71,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         acks.add(ack);
         void ack.finally(() => acks.delete(ack));
       }
-      if (senderDone && inflight.size === 0) {
+      if (senderDone) {
         if (scheduled.size === 0 || performance.now() > readerDeadline) break;
         if (msgs.length === 0 && ++idleAfterDone >= 3) break;
       }
@@ -96,49 +80,13 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     if (ackFailures.length > 0) throw new Error(`reader: ${ackFailures.length} acks failed, first: ${ackFailures[0]}`);
   })();
 
-  const send = (i: number, at: number) => {
-    const id = `e2e-${runId}-${i}`;
-    scheduled.set(id, at);
-    sent++;
-    const p = httpRequest(o.agent, "POST", o.baseUrl + o.path, { ...o.headers, "x-github-delivery": id }, o.body).then(
-      (res) => {
-        if (res.status === 202) accepted++;
-        else {
-          failed++;
-          scheduled.delete(id);
-        }
-      },
-      () => {
-        failed++;
-        scheduled.delete(id);
-      },
-    );
-    inflight.add(p);
-    void p.finally(() => inflight.delete(p));
-  };
-
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    let lastTick = 0;
-    const tick = () => {
-      if (o.signal?.aborted) return resolve();
-      const now = performance.now();
-      while (next < total && t0 + next * intervalMs <= now) {
-        const at = t0 + next * intervalMs;
-        if (now - at > 5) lateSends++;
-        send(next, at);
-        next++;
-      }
-      if (now - t0 - lastTick >= 1000) {
-        lastTick = now - t0;
-        o.onTick?.(lastTick);
-      }
-      if (next >= total) return resolve();
-      setTimeout(tick, Math.max(0, Math.min(1, t0 + next * intervalMs - now)));
-    };
-    tick();
+  const { sent, accepted, failed, lateSends } = await sendOpenLoop({
+    ...o,
+    idPrefix: `e2e-${runId}`,
+    t0,
+    onSend: (id, at) => void scheduled.set(id, at),
+    onFailed: (id) => void scheduled.delete(id),
   });
-  await Promise.allSettled([...inflight]);
   // Anything not read within the grace is counted as lost (e.g. waiting for an ack-wait redelivery).
   readerDeadline = performance.now() + READ_GRACE_MS;
   senderDone = true;

@@ -4,22 +4,14 @@
  * `GET /api/v1/messages/stream` (ack=auto) by a reader that keeps one stream open. An event
  * that arrives before its 202 counts as 0 ms.
  */
-import { request, type Agent } from "node:http";
-import { httpRequest } from "./http.js";
+import { request } from "node:http";
+import { type OpenLoopLoad, sendOpenLoop } from "./open-loop.js";
 
-export interface SseLatencyOptions {
-  agent: Agent;
-  baseUrl: string;
-  path: string;
-  body: Buffer;
-  headers: Record<string, string>;
+export interface SseLatencyOptions extends OpenLoopLoad {
   token: string;
   /** The reader's consumer (created with start "new" by the caller). */
   consumer: string;
-  ratePerSecond: number;
-  durationMs: number;
   warmupMs: number;
-  signal?: AbortSignal;
 }
 
 export interface SseLatencyResult {
@@ -77,51 +69,20 @@ export async function sseLatency(o: SseLatencyOptions): Promise<SseLatencyResult
     }
   });
 
-  let sent = 0;
-  let accepted = 0;
-  let failed = 0;
-  const intervalMs = 1000 / o.ratePerSecond;
-  const total = Math.floor((o.durationMs / 1000) * o.ratePerSecond);
   const t0 = performance.now();
-  const inflight = new Set<Promise<void>>();
-  const send = (i: number, at: number) => {
-    const id = `sse-${runId}-${i}`;
-    if (at - t0 >= o.warmupMs) counted.add(id);
-    sent++;
-    const p = httpRequest(o.agent, "POST", o.baseUrl + o.path, { ...o.headers, "x-github-delivery": id }, o.body).then(
-      (res) => {
-        if (res.status === 202) {
-          accepted++;
-          acceptedAt.set(id, performance.now());
-          settle(id);
-        } else {
-          failed++;
-          counted.delete(id);
-        }
-      },
-      () => {
-        failed++;
-        counted.delete(id);
-      },
-    );
-    inflight.add(p);
-    void p.finally(() => inflight.delete(p));
-  };
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    const tick = () => {
-      if (o.signal?.aborted) return resolve();
-      const now = performance.now();
-      while (next < total && t0 + next * intervalMs <= now) {
-        send(next, t0 + next * intervalMs);
-        next++;
-      }
-      if (next >= total) return resolve();
-      setTimeout(tick, Math.max(0, Math.min(1, t0 + next * intervalMs - now)));
-    };
-    tick();
+  const { sent, accepted, failed } = await sendOpenLoop({
+    ...o,
+    idPrefix: `sse-${runId}`,
+    t0,
+    onSend: (id, at) => {
+      if (at - t0 >= o.warmupMs) counted.add(id);
+    },
+    onAccepted: (id) => {
+      acceptedAt.set(id, performance.now());
+      settle(id);
+    },
+    onFailed: (id) => void counted.delete(id),
   });
-  await Promise.allSettled([...inflight]);
   const deadline = performance.now() + READ_GRACE_MS;
   while (received < accepted && performance.now() < deadline && !o.signal?.aborted) await new Promise((r) => setTimeout(r, 50));
   stream.destroy();
