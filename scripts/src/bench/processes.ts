@@ -1,6 +1,6 @@
-/** Node child processes of the bench (the gateway and the baselines), each with its own log. */
+/** Node child processes of the bench (the gateway and the baselines), each with its own log (stdout and stderr). */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, createWriteStream, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,10 @@ export function spawnNode(opts: SpawnNodeOptions): NodeChild {
   }
   trackChild(child);
   if (!child.pid) throw new Error(`could not start ${opts.name}`);
+  // stdout stays a pipe (waitForAnnouncedPort reads it) and is always drained into the log:
+  // unread, the pipe fills and the gateway's synchronous log writes block its event loop (that
+  // once stalled a chaos run).
+  child.stdout?.pipe(createWriteStream(opts.logPath, { flags: "a" }));
   const running = child;
   return {
     name: opts.name,
@@ -66,7 +70,7 @@ export function spawnNode(opts: SpawnNodeOptions): NodeChild {
   };
 }
 
-/** Resolves with the port a baseline prints (`listening <port>`), or rejects if it dies first. */
+/** Resolves with the port a baseline prints (`listening <port>`), or rejects if it dies first. Call it right after spawnNode. */
 export function waitForAnnouncedPort(child: NodeChild, timeoutMs = 30_000): Promise<number> {
   return new Promise((resolve, reject) => {
     let out = "";

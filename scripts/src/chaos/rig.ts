@@ -3,7 +3,7 @@
  * as its own Node process (so it can be SIGKILLed), each restartable on the same port and data.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { createWriteStream, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -109,9 +109,6 @@ export class Rig {
   async startGateway(): Promise<void> {
     const logPath = join(this.opts.dir, `gateway-${++this.#gatewayRuns}.log`);
     this.gateway = spawnNode({ name: "gateway", script: "gateway/src/main.ts", env: this.#env, logPath });
-    // The gateway logs to stdout (a pipe here): unread, the pipe fills and the gateway's
-    // synchronous log writes block its event loop, which once stalled a 10-kill run.
-    this.gateway.process.stdout?.pipe(createWriteStream(logPath, { flags: "a" }));
     await waitForHttpOk(this.gateway, `${this.url}/readyz`, 60_000);
   }
 
