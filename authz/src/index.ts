@@ -22,7 +22,7 @@ export * from "./users.js";
 export * as schema from "./db/schema/index.js";
 export { CLIENT_API_PREFIX } from "./callout/decide.js";
 export { generateCalloutKeys, publicKeysOf, type CalloutKeys } from "./callout/keys.js";
-export { loadCalloutConfig, startCallout, type CalloutConfig, type RunningCallout } from "./callout/main.js";
+export { CalloutMetricsEnv, loadCalloutConfig, startCallout, type CalloutConfig, type RunningCallout } from "./callout/main.js";
 export { calloutNatsConfig, type CalloutConfigBlocks, type CalloutConfigOptions } from "./callout/nats-config.js";
 export { REVOCATION_BOUND_MS } from "./callout/revoker.js";
 export * from "./auth/index.js";

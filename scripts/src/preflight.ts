@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
+import { CalloutMetricsEnv } from "@wb/authz";
 import { ConfigError, loadConfig } from "@wb/gateway";
 import { isPortFree } from "@wb/stack";
 import { describeDatabase } from "./cli/context.js";
@@ -25,10 +26,10 @@ function leftBehind(pidFile: string): boolean {
   }
 }
 
-async function portProblem(variable: string, port: number, host: string, ownPidFile?: string): Promise<string | undefined> {
+async function portProblem(variable: string, port: number, host: string, opts: { ownPidFile?: string; orElse?: string } = {}): Promise<string | undefined> {
   if (port === 0 || (await isPortFree(port, host))) return undefined;
-  if (ownPidFile && leftBehind(ownPidFile)) return undefined;
-  return `${variable}: port ${port} is already in use by another process; stop it or set ${variable} to a free port`;
+  if (opts.ownPidFile && leftBehind(opts.ownPidFile)) return undefined;
+  return `${variable}: port ${port} is already in use by another process; stop it or set ${variable} to a free port${opts.orElse ?? ""}`;
 }
 
 /** Host and port of each comma-separated NATS URL, or a problem line. */
@@ -107,8 +108,16 @@ export async function preflight(input: PreflightInput): Promise<string[]> {
     problems.push(...err.issues);
   }
   const portChecks = [portProblem("PORT", port, host)];
-  if (!env.NATS_URL) portChecks.push(portProblem("WB_NATS_PORT", input.natsPort, "127.0.0.1", join(dataDir, "nats", "nats-server.pid")));
-  if (!env.DATABASE_URL) portChecks.push(portProblem("WB_PG_PORT", input.pgPort, "127.0.0.1", join(dataDir, "postgres", "data", "postmaster.pid")));
+  if (!env.NATS_URL) {
+    portChecks.push(portProblem("WB_NATS_PORT", input.natsPort, "127.0.0.1", { ownPidFile: join(dataDir, "nats", "nats-server.pid") }));
+    // The auth callout runs (and serves its metrics) only beside the local nats-server.
+    const metrics = CalloutMetricsEnv.safeParse(env);
+    if (!metrics.success) problems.push(...metrics.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+    else if (metrics.data.CALLOUT_METRICS_PORT !== "off") {
+      portChecks.push(portProblem("CALLOUT_METRICS_PORT", metrics.data.CALLOUT_METRICS_PORT, metrics.data.CALLOUT_METRICS_HOST, { orElse: " (or off)" }));
+    }
+  }
+  if (!env.DATABASE_URL) portChecks.push(portProblem("WB_PG_PORT", input.pgPort, "127.0.0.1", { ownPidFile: join(dataDir, "postgres", "data", "postmaster.pid") }));
   for (const p of await Promise.all(portChecks)) if (p) problems.push(p);
 
   if (env.NATS_URL) {

@@ -249,6 +249,29 @@ describe.sequential("pnpm start", () => {
     }
   });
 
+  it("a taken CALLOUT_METRICS_PORT (another install's callout): one line naming it, before nats-server or PostgreSQL start", async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(Number(ports.CALLOUT_METRICS_PORT), "0.0.0.0", r));
+    try {
+      const s = spawnStart(env());
+      cleanup.push(s.proc);
+      expect(await within(s.exited, 30_000, "the start exits")).toBe(1);
+      expect(refusal(s)).toBe(`CALLOUT_METRICS_PORT: port ${ports.CALLOUT_METRICS_PORT} is already in use by another process; stop it or set CALLOUT_METRICS_PORT to a free port (or off)`);
+      expect(logLines(s).map((l) => l.msg)).not.toContainEqual(expect.stringMatching(/^(nats-server|PostgreSQL) /));
+      // The other install's listener is untouched.
+      expect(taken.listening).toBe(true);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
+  it("a CALLOUT_METRICS_PORT that is no port: one line naming it", async () => {
+    const s = spawnStart({ ...env(), CALLOUT_METRICS_PORT: "nine" });
+    cleanup.push(s.proc);
+    expect(await within(s.exited, 30_000, "the start exits")).toBe(1);
+    expect(refusal(s)).toBe('CALLOUT_METRICS_PORT: must be a port number (0-65535) or off, not "nine"');
+  });
+
   it("SIGTERM to `pnpm start` (the pnpm process) stops everything too, with the saved key", async () => {
     const s = spawnStart(env(), "pnpm");
     cleanup.push(s.proc);

@@ -18,6 +18,22 @@ import { logEnvSchema } from "../log.js";
 
 const seed = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[A-Z2-7]{56}$`), `must be an nkey seed starting with ${prefix}`);
 
+/** Where the callout's own `GET /metrics` listens (parsed alone too: `pnpm start` checks the port before it starts anything). */
+export const CalloutMetricsEnv = z.object({
+  /** Port of the callout's own `GET /metrics` (0: any free port; `off`: none). */
+  CALLOUT_METRICS_PORT: z
+    .preprocess((v) => (v === "" ? undefined : v), z.string().default("9465"))
+    .transform((v, ctx): number | "off" => {
+      if (v === "off") return "off";
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) {
+        ctx.addIssue({ code: "custom", message: `must be a port number (0-65535) or off, not ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return Number(v);
+    }),
+  CALLOUT_METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+});
+
 export const CalloutEnv = z.object({
   NATS_URL: z.string().min(1),
   CALLOUT_NATS_USER: z.string().default(CALLOUT_USER),
@@ -38,18 +54,7 @@ export const CalloutEnv = z.object({
   /** Comma-separated server names accepted; empty accepts any server that signs correctly. */
   CALLOUT_SERVER_NAMES: z.string().optional(),
   ...logEnvSchema.shape,
-  /** Port of the callout's own `GET /metrics` (0: any free port; `off`: none). */
-  CALLOUT_METRICS_PORT: z
-    .preprocess((v) => (v === "" ? undefined : v), z.string().default("9465"))
-    .transform((v, ctx): number | "off" => {
-      if (v === "off") return "off";
-      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) {
-        ctx.addIssue({ code: "custom", message: `must be a port number (0-65535) or off, not ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return Number(v);
-    }),
-  CALLOUT_METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+  ...CalloutMetricsEnv.shape,
   /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. Empty means unset. */
   METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional()),
 });
