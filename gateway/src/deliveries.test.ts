@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { deliverySubject, type ConsumerPlan, type schema } from "@wb/authz";
 import { describe, expect, it } from "vitest";
-import { deliveryFilter, H, MAX_JSON_DEPTH, renderMessage } from "./deliveries.js";
+import { deliveryFilter, H, MAX_JSON_DEPTH, renderMessage, renderPage } from "./deliveries.js";
 
 const enc = new TextEncoder();
 const bytes = (s: string) => enc.encode(s);
@@ -80,6 +80,18 @@ describe("renderMessage", () => {
   it("payload=base64 gives every payload as base64", () => {
     const out = JSON.parse(renderMessage(stored(bytes('{"a":1}')), { base64: true }));
     expect(out).toMatchObject({ payload_encoding: "base64", payload: Buffer.from('{"a":1}').toString("base64") });
+  });
+
+  it("renderPage: the page holds each message as renderMessage renders it, JSON bodies byte for byte", () => {
+    const body = '{ "b": [1, 2],\n "é": "😀" }';
+    const messages = [{ ...stored(bytes(body)), ackToken: "12.a" }, { ...stored(bytes("not json")), seq: 13 }, { ...stored(bytes("[1]")), seq: 14 }];
+    const rest = ',"has_more":true,"next_cursor":"14"}';
+    const page = Buffer.from(renderPage(messages, {}, rest)).toString("utf8");
+    expect(page).toBe(`{"messages":[${messages.map((m) => renderMessage(m)).join(",")}]${rest}`);
+    expect(page).toContain(`"payload":${body}}`);
+    expect(JSON.parse(page).messages.map((m: { payload_encoding: string }) => m.payload_encoding)).toEqual(["json", "base64", "json"]);
+    expect(JSON.parse(Buffer.from(renderPage(messages, { base64: true }, rest)).toString()).messages.map((m: { payload_encoding: string }) => m.payload_encoding)).toEqual(["base64", "base64", "base64"]);
+    expect(Buffer.from(renderPage([], {}, ',"has_more":false,"next_cursor":null}')).toString()).toBe('{"messages":[],"has_more":false,"next_cursor":null}');
   });
 
   it("joins repeated sender headers", () => {

@@ -12,7 +12,7 @@ import {
   subjectFilterOf,
   type ConsumerPlan,
 } from "@wb/authz";
-import { exceedsDepth } from "./json-depth.js";
+import { isJsonWithinDepth } from "./json-depth.js";
 import { passes, type QueryFilter } from "./query-filter.js";
 
 /** NATS headers the broker writes on every stored delivery. */
@@ -61,10 +61,39 @@ export function fromJsMsg(m: Pick<StoredMessage, "seq" | "subject" | "headers" |
 
 /**
  * One message as the API shows it, serialized directly: a JSON body is spliced in verbatim
- * (after checking it parses) instead of parsed and re-stringified, which is cheaper and
+ * (after checking that it is JSON) instead of parsed and re-stringified, which is cheaper and
  * immune to deep-nesting stack limits.
  */
 export function renderMessage(m: StoredMessage, opts: { base64?: boolean } = {}): string {
+  const r = renderParts(m, opts);
+  return r.json === undefined ? r.head : `${r.head}${Buffer.from(r.json.buffer, r.json.byteOffset, r.json.byteLength).toString("utf8")}}`;
+}
+
+/**
+ * A page of messages as the pull returns it, as bytes: `{"messages":[...]<rest>`. The stored
+ * JSON bodies are copied into the page as they are, never decoded to a string and encoded back.
+ */
+export function renderPage(messages: readonly StoredMessage[], opts: { base64?: boolean }, rest: string): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = [];
+  let text = '{"messages":[';
+  for (let i = 0; i < messages.length; i++) {
+    const r = renderParts(messages[i]!, opts);
+    text += i === 0 ? r.head : `,${r.head}`;
+    if (r.json !== undefined) {
+      parts.push(Buffer.from(text), r.json);
+      text = "}";
+    }
+  }
+  parts.push(Buffer.from(`${text}]${rest}`));
+  // Buffer.concat allocates a fresh ArrayBuffer (never a SharedArrayBuffer).
+  return Buffer.concat(parts) as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * The message's JSON up to its payload. With `json` (a body inlined as it is) the message is
+ * `head` + `json` + `}`; without, `head` is the whole message (the payload base64).
+ */
+function renderParts(m: StoredMessage, opts: { base64?: boolean }): { head: string; json?: Uint8Array } {
   const get = (k: string) => m.headers?.get(k) ?? "";
   const sender: Record<string, string> = {};
   if (m.headers) {
@@ -85,28 +114,19 @@ export function renderMessage(m: StoredMessage, opts: { base64?: boolean } = {})
     ...(m.ackToken !== undefined ? { ack_token: m.ackToken } : {}),
     headers: sender,
   };
-  const json = opts.base64 ? undefined : asJson(m.data);
   const head = JSON.stringify(envelope).slice(0, -1);
-  return json !== undefined
-    ? `${head},"payload_encoding":"json","payload":${json}}`
-    : `${head},"payload_encoding":"base64","payload":${JSON.stringify(Buffer.from(m.data).toString("base64"))}}`;
+  return !opts.base64 && isInlineJson(m.data)
+    ? { head: `${head},"payload_encoding":"json","payload":`, json: m.data }
+    : { head: `${head},"payload_encoding":"base64","payload":${JSON.stringify(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString("base64"))}}` };
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function asJson(data: Uint8Array): string | undefined {
-  if (data.byteLength === 0 || data.byteLength > MAX_JSON_INSPECT) return undefined;
+/** Whether a body is returned inline as JSON: a JSON text (in practice an object or array) within MAX_JSON_DEPTH. */
+function isInlineJson(data: Uint8Array): boolean {
+  if (data.byteLength === 0 || data.byteLength > MAX_JSON_INSPECT) return false;
   const first = data[0];
   // Only objects and arrays: a bare number or string body is more useful as raw bytes.
-  if (first !== 0x7b && first !== 0x5b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return undefined;
-  try {
-    const text = decoder.decode(data);
-    if (exceedsDepth(text, MAX_JSON_DEPTH)) return undefined;
-    JSON.parse(text);
-    return text;
-  } catch {
-    return undefined;
-  }
+  if (first !== 0x7b && first !== 0x5b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return false;
+  return isJsonWithinDepth(data, MAX_JSON_DEPTH);
 }
 
 /** What the pull path does with a fetched message. */
@@ -135,6 +155,8 @@ export function deliveryFilter(plan: ConsumerPlan): (m: { subject: string; data:
     return candidates.some((s) => payloadMatches(s.payload!, doc.value)) ? "show" : "filter";
   };
 }
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
 
 function parseJsonBody(data: Uint8Array): { value: unknown } | undefined {
   if (data.byteLength === 0 || data.byteLength > MAX_JSON_INSPECT) return undefined;

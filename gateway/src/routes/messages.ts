@@ -27,7 +27,7 @@ import { settleConfirmed } from "../nats/confirmed-acks.js";
 import type { NatsLink } from "../nats/link.js";
 import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
-import { deliveryFilter, fromJsMsg, lookup, passesQuery, renderMessage } from "../deliveries.js";
+import { deliveryFilter, fromJsMsg, lookup, passesQuery, renderPage } from "../deliveries.js";
 import { parseQueryFilter, type QueryFilter } from "../query-filter.js";
 import { takeWaiting, type Delivery } from "../nats/take-waiting.js";
 import { declare, errors, json, jsonBody, router } from "../openapi.js";
@@ -197,20 +197,16 @@ export function messageRoutes(deps: MessagesDeps) {
       for (const m of shown) m.nak();
       shown.length = 0;
     }
-    const base64 = q.data.payload === "base64";
-    const out = shown.map((m) =>
-      renderMessage(
-        replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq, m.info.deliveryCount) },
-        { base64 },
-      ),
+    const stored = shown.map((m) =>
+      replay ? { ...fromJsMsg(m), redeliveryCount: undefined } : { ...fromJsMsg(m), ackToken: deps.ackTokens.issue(row.durableName, m.seq, m.info.deliveryCount) },
     );
-    deps.metrics.delivered.inc({ user: deps.metrics.users.value(principal.name), mode: replay ? "replay" : "pull" }, out.length);
+    deps.metrics.delivered.inc({ user: deps.metrics.users.value(principal.name), mode: replay ? "replay" : "pull" }, stored.length);
     const lastId = shown.length > 0 ? shown[shown.length - 1]!.seq : q.data.after_id;
     if (filtered > 0) await addFilteredCount(deps.db, row.id, filtered);
     // A full page may have been cut short of redeliveries, which the pending count does not include.
     const hasMore = pending > 0 || (!replay && shown.length === q.data.limit);
-    const body = `{"messages":[${out.join(",")}],"has_more":${hasMore},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
-    return c.body(body, 200, { "Content-Type": "application/json" });
+    const rest = `,"has_more":${hasMore},"next_cursor":${lastId === undefined ? "null" : JSON.stringify(String(lastId))}}`;
+    return c.body(renderPage(stored, { base64: q.data.payload === "base64" }, rest), 200, { "Content-Type": "application/json" });
   });
 
   /**
