@@ -1,5 +1,4 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
-import type { MsgHdrs } from "@nats-io/transport-node";
 import {
   endpointOfSubject,
   filterMatches,
@@ -13,6 +12,7 @@ import {
   type ConsumerPlan,
 } from "@wb/authz";
 import { isJsonWithinDepth } from "./json-depth.js";
+import { headersOf, type StoredHeaders } from "./nats/stored-headers.js";
 import { passes, type QueryFilter } from "./query-filter.js";
 
 /** NATS headers the broker writes on every stored delivery. */
@@ -48,15 +48,16 @@ const MAX_JSON_INSPECT = 8 * 1024 * 1024;
 export interface StoredMessage {
   seq: number;
   subject: string;
-  headers?: MsgHdrs;
+  headers?: StoredHeaders;
   data: Uint8Array;
   redeliveryCount?: number;
   /** Opaque handle for settling this delivery (durable consumers only; see ack-token.ts). */
   ackToken?: string;
 }
 
-export function fromJsMsg(m: Pick<StoredMessage, "seq" | "subject" | "headers" | "data"> & { info: Pick<JsMsg["info"], "deliveryCount"> }): StoredMessage {
-  return { seq: m.seq, subject: m.subject, headers: m.headers, data: m.data, redeliveryCount: m.info.deliveryCount };
+/** A delivered message as the renderer takes it: from a JetStream `JsMsg` (headers parsed by headersOf) or a take-waiting Delivery. */
+export function fromJsMsg(m: Pick<StoredMessage, "seq" | "subject" | "headers" | "data"> & { info: Pick<JsMsg["info"], "deliveryCount"> } | JsMsg): StoredMessage {
+  return { seq: m.seq, subject: m.subject, headers: "msg" in m ? headersOf(m as JsMsg) : m.headers, data: m.data, redeliveryCount: m.info.deliveryCount };
 }
 
 /**
@@ -94,30 +95,31 @@ export function renderPage(messages: readonly StoredMessage[], opts: { base64?: 
  * `head` + `json` + `}`; without, `head` is the whole message (the payload base64).
  */
 function renderParts(m: StoredMessage, opts: { base64?: boolean }): { head: string; json?: Uint8Array } {
-  const get = (k: string) => m.headers?.get(k) ?? "";
-  const sender: Record<string, string> = {};
-  if (m.headers) {
-    for (const k of m.headers.keys()) if (isSenderHeader(k)) sender[k] = m.headers.values(k).join(", ");
+  const h = m.headers;
+  const get = (k: string) => h?.get(k) ?? "";
+  const q = JSON.stringify;
+  // Built as text, field by field, in the documented order (cheaper than an object + JSON.stringify).
+  let head =
+    `{"id":${m.seq},"endpoint_id":${q(get(H.endpointId))},"webhook_path":${q("/webhook/" + get(H.path).split("/").map(encodeURIComponent).join("/"))}` +
+    `,"source":${q(get(H.source))},"event":${q(get(H.event))},"delivery_id":${q(get(H.deliveryId))},"verified":${get(H.verified) === "true"}` +
+    `,"received_at":${q(get(H.receivedAt))},"content_type":${q(get(H.contentType))}`;
+  const redriveOf = get(H.redriveOf);
+  if (redriveOf) head += `,"redrive_of":${q(Number(redriveOf))}`;
+  if (m.redeliveryCount !== undefined) head += `,"delivery_count":${q(m.redeliveryCount)}`;
+  if (m.ackToken !== undefined) head += `,"ack_token":${q(m.ackToken)}`;
+  head += ',"headers":{';
+  let first = true;
+  if (h) {
+    for (const k of h.keys()) {
+      if (!isSenderHeader(k)) continue;
+      head += `${first ? "" : ","}${q(k)}:${q(h.values(k).join(", "))}`;
+      first = false;
+    }
   }
-  const envelope = {
-    id: m.seq,
-    endpoint_id: get(H.endpointId),
-    webhook_path: "/webhook/" + get(H.path).split("/").map(encodeURIComponent).join("/"),
-    source: get(H.source),
-    event: get(H.event),
-    delivery_id: get(H.deliveryId),
-    verified: get(H.verified) === "true",
-    received_at: get(H.receivedAt),
-    content_type: get(H.contentType),
-    ...(get(H.redriveOf) ? { redrive_of: Number(get(H.redriveOf)) } : {}),
-    ...(m.redeliveryCount !== undefined ? { delivery_count: m.redeliveryCount } : {}),
-    ...(m.ackToken !== undefined ? { ack_token: m.ackToken } : {}),
-    headers: sender,
-  };
-  const head = JSON.stringify(envelope).slice(0, -1);
+  head += "}";
   return !opts.base64 && isInlineJson(m.data)
     ? { head: `${head},"payload_encoding":"json","payload":`, json: m.data }
-    : { head: `${head},"payload_encoding":"base64","payload":${JSON.stringify(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString("base64"))}}` };
+    : { head: `${head},"payload_encoding":"base64","payload":${q(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString("base64"))}}` };
 }
 
 /** Whether a body is returned inline as JSON: a JSON text (in practice an object or array) within MAX_JSON_DEPTH. */
@@ -180,7 +182,7 @@ export async function lookup(jsm: JetStreamManager, stream: string, seq: number)
 }
 
 /** Whether a stored delivery passes a read's query filters (`source`, `event`, `endpoint_id`, `path`). */
-export function passesQuery(f: QueryFilter, m: { subject: string; headers?: MsgHdrs }): boolean {
+export function passesQuery(f: QueryFilter, m: { subject: string; headers?: StoredHeaders }): boolean {
   const p = parseDeliverySubject(m.subject);
   return passes(f, { source: m.headers?.get(H.source) ?? "", event: p.event, endpointId: p.endpointId, segments: p.segments });
 }

@@ -122,11 +122,11 @@ function scanJson(b: Uint8Array, limit: number): boolean {
       if (b[i] === (c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) {
         depth--;
         i++;
-      } else if (c === OPEN_ARRAY) continue value;
+      } else if (c === OPEN_ARRAY) continue;
       else {
         i = memberValue(b, i);
         if (i < 0) return false;
-        continue value;
+        continue;
       }
     } else if (c === QUOTE) i = skipString(b, i);
     else if (c === 0x2d || isDigit(c)) i = skipNumber(b, i);

@@ -5,14 +5,15 @@
  * cannot send `no_wait`; its `pending` count covers new messages only, so a page built from it
  * returned due redeliveries one per pull (issue 14).
  */
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { ackPayload, parseAckReply } from "@wb/authz";
+import { headersOf, type StoredHeaders } from "./stored-headers.js";
 
 /** What the pull path needs of a delivered message (nats.js's JsMsg has the same shape). */
 export interface Delivery {
   seq: number;
   subject: string;
-  headers?: MsgHdrs;
+  headers?: StoredHeaders;
   data: Uint8Array;
   info: { deliveryCount: number; pending: number };
   ack(): void;
@@ -54,7 +55,7 @@ function delivery(nc: NatsConnection, m: Msg): Delivery | undefined {
   return {
     seq: info.streamSeq,
     subject: m.subject,
-    headers: m.headers,
+    headers: headersOf(m),
     data: m.data,
     info: { deliveryCount: info.deliveryCount, pending: info.pending },
     ack: () => nc.publish(reply, ackPayload("ack")),
