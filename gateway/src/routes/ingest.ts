@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { createRoute, z } from "@hono/zod-openapi";
-import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { BrokerError, deliverySubject, parseWebhookPath, secondsSince, SubjectError } from "@wb/authz";
 import { bodyCeiling, readBodyLimited } from "../body.js";
@@ -16,9 +16,7 @@ import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
 import { directPublisher, GroupCommitPublisher } from "../nats/group-commit.js";
 import { isStorageFull, natsDown, publishError, STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS, STREAM_FULL_RETRY_AFTER_SECONDS } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
-
-/** Sender headers never stored: credentials that would let a reader forge deliveries. */
-const NOT_STORED = new Set(["authorization", "cookie", "proxy-authorization", "x-gitlab-token", "host", "connection", "transfer-encoding", "content-length"]);
+import { storedHeaders } from "../stored-headers.js";
 
 export interface IngestDeps {
   nc: NatsConnection;
@@ -72,11 +70,10 @@ export function ingestRoutes(deps: IngestDeps) {
       : directPublisher(deps.js, stream);
 
   app.post("/*", async (c) => {
-    const url = new URL(c.req.url);
     // The Node request, under @hono/node-server (absent in app.request() tests).
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     // The WHATWG URL has already resolved `..` and `%2E%2E`; judge the path as it was sent.
-    const sent = incoming?.url?.split("?")[0] ?? url.pathname;
+    const sent = incoming?.url?.split("?")[0] ?? new URL(c.req.url).pathname;
     const rawPath = sent.replace(/^\/webhook\/?/, "");
     const segments = clientSubjectError(() => parseWebhookPath(rawPath));
     // Before the first load (PostgreSQL unreachable since this gateway started) an unknown path
@@ -106,7 +103,11 @@ export function ingestRoutes(deps: IngestDeps) {
         body,
         headers: c.req.raw.headers,
         method: c.req.method,
-        pathAndQuery: url.pathname + url.search,
+        // Parsed only for the provider that signs the URL (Jira): a URL per delivery showed in the profile.
+        get pathAndQuery() {
+          const url = new URL(c.req.url);
+          return url.pathname + url.search;
+        },
         secrets: secretsAt(endpoint, now),
         options: endpoint.options,
         now,
@@ -125,20 +126,16 @@ export function ingestRoutes(deps: IngestDeps) {
       verified.deliveryId || createHash("sha256").update(endpoint.id).update(body).digest("hex").slice(0, 32);
     const subject = clientSubjectError(() => deliverySubject(endpoint.id, verified.event, segments));
     const receivedAt = new Date(now).toISOString();
-    const h = natsHeaders();
-    c.req.raw.headers.forEach((value, name) => {
-      if (!NOT_STORED.has(name) && !name.startsWith("nats-") && !name.startsWith("wb-")) h.append(name, value);
-    });
-    setOurs(h, {
-      [H.event]: verified.event,
-      [H.deliveryId]: deliveryId,
-      [H.contentType]: c.req.header("content-type") ?? "",
-      [H.receivedAt]: receivedAt,
-      [H.endpointId]: endpoint.id,
-      [H.source]: provider.name,
-      [H.verified]: String(verified.verified),
-      [H.path]: segments.join("/"),
-    });
+    const h = storedHeaders(incoming ? incoming.rawHeaders : rawHeaders(c.req.raw.headers));
+    // Appended, not set: no stored sender header starts with `wb-` (storedHeaders drops them).
+    h.append(H.event, verified.event);
+    h.append(H.deliveryId, deliveryId);
+    h.append(H.contentType, c.req.header("content-type") ?? "");
+    h.append(H.receivedAt, receivedAt);
+    h.append(H.endpointId, endpoint.id);
+    h.append(H.source, provider.name);
+    h.append(H.verified, String(verified.verified));
+    h.append(H.path, segments.join("/"));
 
     const publishing = performance.now();
     try {
@@ -192,6 +189,11 @@ function clientSubjectError<T>(f: () => T): T {
   }
 }
 
-function setOurs(h: MsgHdrs, values: Record<string, string>): void {
-  for (const [k, v] of Object.entries(values)) h.set(k, v);
+/** A fetch `Headers` as Node's `rawHeaders` (for app.request() tests, which have no Node request). */
+function rawHeaders(headers: Headers): string[] {
+  const raw: string[] = [];
+  headers.forEach((value, name) => {
+    raw.push(name, value);
+  });
+  return raw;
 }

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
-import { safeEqualBytes } from "./compare.js";
-import { noOptionsSchema, requireHeader } from "./shared.js";
+import { safeEqualMac } from "./compare.js";
+import { checkNoOptions, noOptionsSchema, requireHeader } from "./shared.js";
 import { VerificationError, type Provider } from "./types.js";
 
 export type HmacAlgorithm = "sha256" | "sha512";
@@ -40,7 +40,7 @@ export function signedByAnyKey(
   return keys.some((key) => {
     if (key.length === 0) return false;
     const expected = hmac(algorithm, key, parts);
-    return candidates.some((given) => safeEqualBytes(expected, given));
+    return candidates.some((given) => safeEqualMac(expected, given));
   });
 }
 
@@ -85,7 +85,7 @@ export function bodyDigestProvider(spec: { name: string; signature: DigestHeader
     name: spec.name,
     optionsSchema: noOptionsSchema,
     verify({ body, headers, secrets, options }) {
-      noOptionsSchema.parse(options);
+      checkNoOptions(options);
       verifyDigestHeader(headers, secrets, spec.signature, [body]);
       return {
         event: headers.get(spec.eventHeader) ?? "",

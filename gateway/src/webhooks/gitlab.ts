@@ -1,5 +1,5 @@
 import { safeEqualText } from "./compare.js";
-import { noOptionsSchema, requireHeader } from "./shared.js";
+import { checkNoOptions, noOptionsSchema, requireHeader } from "./shared.js";
 import { VerificationError, type Provider } from "./types.js";
 
 /**
@@ -12,7 +12,7 @@ export const gitlab: Provider = {
   name: "gitlab",
   optionsSchema: noOptionsSchema,
   verify({ headers, secrets, options }) {
-    noOptionsSchema.parse(options);
+    checkNoOptions(options);
     const token = requireHeader(headers, "X-Gitlab-Token");
     if (!secrets.some((secret) => safeEqualText(secret, token))) {
       throw new VerificationError("signature_invalid", "X-Gitlab-Token does not match the endpoint's secret");

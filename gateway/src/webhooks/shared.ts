@@ -47,3 +47,14 @@ export function stringField(value: unknown, key: string): string | undefined {
 
 /** A provider that takes no options still rejects unknown ones, so a typo is caught at creation. */
 export const noOptionsSchema = z.object({}).strict();
+
+/**
+ * At verification, for a provider without options: throws (a ZodError, a configuration fault)
+ * when the endpoint has any. The usual empty object is not handed to zod on every delivery.
+ */
+export function checkNoOptions(options: Record<string, unknown>): void {
+  for (const _ in options) {
+    noOptionsSchema.parse(options);
+    return;
+  }
+}

@@ -1,4 +1,4 @@
-import { noOptionsSchema } from "./shared.js";
+import { checkNoOptions, noOptionsSchema } from "./shared.js";
 import { verifyDigestHeader, type DigestHeader } from "./digest.js";
 import type { Provider } from "./types.js";
 
@@ -24,7 +24,7 @@ export const shopify: Provider = {
   name: "shopify",
   optionsSchema: noOptionsSchema,
   verify({ body, headers, secrets, options }) {
-    noOptionsSchema.parse(options);
+    checkNoOptions(options);
     const [prefixed, plain] = both("Hmac-Sha256");
     const header = headers.has(prefixed) || !headers.has(plain) ? prefixed : plain;
     const spec: DigestHeader = { header, algorithm: "sha256", encoding: "base64", prefix: "" };
