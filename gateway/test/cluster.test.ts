@@ -135,6 +135,74 @@ describe("a three-node cluster, R3", () => {
     for (const url of gateways) expect((await pull(url, u.token, "limit=100&wait=6s")).body.messages).toEqual([]);
   }, 240_000);
 
+  it("rides out a leader election: deliveries posted while the stream has no leader get their 202 once one is elected, each stored once", async () => {
+    const jsm = await jetstreamManager(await broker.admin());
+    // All three replicas current again (the previous test restarted one) before the next kill.
+    await vi.waitFor(
+      async () => {
+        const c = (await jsm.streams.info(broker.config.STREAM_NAME)).cluster;
+        expect(c?.leader).toBeTruthy();
+        expect((c?.replicas ?? []).filter((r) => r.current && !r.offline)).toHaveLength(2);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+    const leaderName = (await jsm.streams.info(broker.config.STREAM_NAME)).cluster!.leader!;
+    let leader: NatsServer | undefined;
+    for (const n of nodes) if ((await serverName(n)) === leaderName) leader = n;
+    // A gateway on a node that stays up: its connection never drops, only the stream's leader goes.
+    // PUBLISH_TIMEOUT above nats-server's election time (its Raft waits 4 to 9 s for a heartbeat).
+    const follower = nodes.find((n) => n !== leader)!;
+    const gateway = await broker.anotherGateway({ NATS_URL: follower.url, PUBLISH_TIMEOUT: "20s" });
+    const u = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    try {
+      // Senders that do not retry: whatever the gateway answers first is what they keep.
+      const answers = new Map<string, { status: number; id?: number; ms: number }>();
+      const post = async () => {
+        const deliveryId = randomUUID();
+        const t0 = Date.now();
+        const res = await postGithub(`${gateway.url}/webhook/${ep.path}`, { secret: ep.secret, deliveryId });
+        const body = (await res.json()) as { id?: number };
+        answers.set(deliveryId, { status: res.status, id: body.id, ms: Date.now() - t0 });
+      };
+      for (let i = 0; i < 10; i++) await post();
+      await leader!.kill();
+      const killedAt = Date.now();
+      // Posted while there is no leader, until one is elected and a little after.
+      const during = Promise.all(Array.from({ length: 6 }, async () => {
+        while (Date.now() - killedAt < 2_000) await post();
+      }));
+      await vi.waitFor(async () => {
+        const now = (await jsm.streams.info(broker.config.STREAM_NAME)).cluster?.leader;
+        expect(now && now !== leaderName).toBeTruthy();
+      }, { timeout: 30_000, interval: 200 });
+      const electedAfter = Date.now() - killedAt;
+      await during;
+      for (let i = 0; i < 10; i++) await post();
+      const slowest = Math.max(...[...answers.values()].map((a) => a.ms));
+      console.info(`[cluster] leader ${leaderName} killed: new leader after ${electedAfter} ms; ${answers.size} deliveries, the slowest 202 took ${slowest} ms`);
+
+      expect([...answers.values()].filter((a) => a.status !== 202)).toEqual([]);
+      // The publishes the gateway sent again were deduplicated by delivery id: each is stored once.
+      const read = new Map<string, number[]>();
+      await vi.waitFor(
+        async () => {
+          const page = await pull(gateway.url, u.token, "limit=100&wait=1s");
+          expect(page.status, JSON.stringify(page.body)).toBe(200);
+          for (const m of page.body.messages) read.set(m.delivery_id, [...(read.get(m.delivery_id) ?? []), m.id]);
+          if (page.body.messages.length) expect((await ack(gateway.url, u.token, page.body.messages.map((m: { id: number }) => m.id))).status).toBe(200);
+          expect(read.size).toBeGreaterThanOrEqual(answers.size);
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      for (const [deliveryId, a] of answers) expect(read.get(deliveryId), deliveryId).toEqual([a.id]);
+      expect(read.size).toBe(answers.size);
+    } finally {
+      await gateway.close();
+      if (leader && !leader.pid) await leader.start();
+    }
+  }, 180_000);
+
   it(`kicks a user connected to a node without the callout within ${REVOCATION_BOUND_MS} ms of revoking his token; his other token stays`, async () => {
     const calloutNodes = await nodeWith("wb-auth-callout");
     expect(calloutNodes).toHaveLength(1);

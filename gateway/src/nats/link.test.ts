@@ -2,6 +2,7 @@ import { connectAdmin, startPrivateNats, type PrivateNats } from "@wb/test-suppo
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NatsLink, requestThroughReconnects } from "./link.js";
+import { isLeaderUnavailable } from "./publish-errors.js";
 
 let server: PrivateNats;
 let nc: NatsConnection;
@@ -45,4 +46,31 @@ it("answers at once while down, and resends a request a reconnect dropped", asyn
   expect(await answer).toBe("ok");
   expect(seen.length).toBe(2);
   expect(Date.now() - t0).toBeLessThan(8_000);
+});
+
+it("sends again a request nobody answered yet (a stream between leaders) while time is left, then gives up with its error", async () => {
+  const link = new NatsLink(nc);
+  const ask = (subject: string) => (timeout: number) => nc.request(subject, "x", { timeout }).then((m) => m.string());
+  // Nobody listens on "later" until 300 ms from now: "no responders" until then, as while a
+  // stream's leader is elected; then answered, within the 3 s.
+  let asked = 0;
+  const later = requestThroughReconnects(link, 3_000, (t) => {
+    asked++;
+    return ask("later")(t);
+  }, down, isLeaderUnavailable);
+  setTimeout(() => nc.subscribe("later", { callback: (_, m) => void m.respond("elected") }), 300);
+  expect(await later).toBe("elected");
+  expect(asked).toBeGreaterThan(1);
+
+  // Nobody ever: the no-responders error once the time is up, not before.
+  const t0 = Date.now();
+  const never = await requestThroughReconnects(link, 1_000, ask("never"), down, isLeaderUnavailable).catch((err: unknown) => err);
+  expect(isLeaderUnavailable(never)).toBe(true);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(700);
+
+  // Without the policy (or for another failure) the first error is the answer, at once.
+  const t1 = Date.now();
+  const once = await requestThroughReconnects(link, 3_000, ask("never"), down).catch((err: unknown) => err);
+  expect(isLeaderUnavailable(once)).toBe(true);
+  expect(Date.now() - t1).toBeLessThan(500);
 });

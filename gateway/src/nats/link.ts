@@ -59,14 +59,26 @@ export class NatsLink {
 
 const DROPPED = Symbol("dropped by a reconnect");
 
+/** Pauses between the attempts of a publish the stream had no leader for: short, the election is what takes time. */
+export const LEADERLESS_BACKOFF_MS = [25, 50, 100, 200, 250] as const;
+
 /**
  * Runs a NATS request-reply (a JetStream publish) within `timeoutMs`: answers `onDown()`'s
  * error at once when the connection is down at the start, and sends it again when the
  * connection dropped while it waited and comes back in time (the caller makes that safe: a
  * publish carries a message id the stream dedupes on, so a copy that did arrive is a duplicate).
+ * A failure `retryable` accepts (a stream between leaders) is sent again after a short pause
+ * ({@link LEADERLESS_BACKOFF_MS}) while time is left; the last failure is thrown once it is not.
  */
-export async function requestThroughReconnects<T>(link: NatsLink, timeoutMs: number, send: (timeoutMs: number) => Promise<T>, onDown: () => Error): Promise<T> {
+export async function requestThroughReconnects<T>(
+  link: NatsLink,
+  timeoutMs: number,
+  send: (timeoutMs: number) => Promise<T>,
+  onDown: () => Error,
+  retryable: (err: unknown) => boolean = () => false,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let failures = 0;
   for (let attempt = 0; ; attempt++) {
     if (!link.up && (attempt === 0 || !(await link.waitUp(deadline - Date.now())))) throw onDown();
     const left = deadline - Date.now();
@@ -77,6 +89,11 @@ export async function requestThroughReconnects<T>(link: NatsLink, timeoutMs: num
     let result: T | typeof DROPPED;
     try {
       result = await Promise.race([sending, dropped]);
+    } catch (err) {
+      const pause = LEADERLESS_BACKOFF_MS[Math.min(failures++, LEADERLESS_BACKOFF_MS.length - 1)]!;
+      if (!retryable(err) || deadline - Date.now() <= pause) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      continue;
     } finally {
       off();
     }

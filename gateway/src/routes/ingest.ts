@@ -14,7 +14,7 @@ import { admit, rateLimit, TokenBuckets } from "../middleware/rate-limit/index.j
 import type { GatewayMetrics } from "../metrics.js";
 import { requestThroughReconnects, type NatsLink } from "../nats/link.js";
 import { directPublisher, GroupCommitPublisher } from "../nats/group-commit.js";
-import { isStorageFull, natsDown, publishError, STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS, STREAM_FULL_RETRY_AFTER_SECONDS } from "../nats/publish-errors.js";
+import { isLeaderUnavailable, isStorageFull, natsDown, publishError, STREAM_FULL_NO_PURGE_RETRY_AFTER_SECONDS, STREAM_FULL_RETRY_AFTER_SECONDS } from "../nats/publish-errors.js";
 import { getProvider, VerificationError } from "../webhooks/index.js";
 import { storedHeaders } from "../stored-headers.js";
 
@@ -153,6 +153,8 @@ export function ingestRoutes(deps: IngestDeps) {
             timeout,
           }),
         natsDown,
+        // A stream between leaders (a cluster's election takes seconds): sent again while time is left.
+        isLeaderUnavailable,
       );
       const outcome = ack.duplicate ? "duplicate" : "stored";
       deps.metrics.publishDuration.observe({ result: outcome }, secondsSince(publishing));
