@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseStat } from "./proc.js";
 import { summarizeProfile } from "./profile.js";
 import { evaluateTargets, formatTable, ROW, type BenchReport, type Row } from "./report.js";
-import { parseBenchDuration, percentile, summarize } from "./stats.js";
+import { parseBenchDuration, parseEnvPairs, percentile, summarize } from "./stats.js";
 import { luaString, parseWrkOutput } from "./wrk.js";
 
 describe("percentile (nearest rank)", () => {
@@ -179,5 +179,16 @@ describe("summarizeProfile", () => {
     expect(s.totalMs).toBe(3);
     expect(s.functions.find((e) => e.key.startsWith("handler"))).toMatchObject({ selfMs: 1, totalMs: 3 });
     expect(s.functions.find((e) => e.key.startsWith("hmac"))).toMatchObject({ selfMs: 2, totalMs: 2 });
+  });
+});
+
+describe("parseEnvPairs (--gateway-env)", () => {
+  it("reads KEY=VALUE pairs and refuses anything else", () => {
+    expect(parseEnvPairs("GROUP_COMMIT=on, GROUP_COMMIT_MIN_BATCH=8")).toEqual({ GROUP_COMMIT: "on", GROUP_COMMIT_MIN_BATCH: "8" });
+    expect(parseEnvPairs("")).toEqual({});
+    expect(parseEnvPairs("A=x=y")).toEqual({ A: "x=y" });
+    expect(() => parseEnvPairs("GROUP_COMMIT")).toThrow(/KEY=VALUE/);
+    expect(() => parseEnvPairs("=on")).toThrow(/KEY=VALUE/);
+    expect(() => parseEnvPairs("lower=1")).toThrow(/KEY=VALUE/);
   });
 });

@@ -42,7 +42,7 @@ import { cpuMeter, rssMiB } from "./proc.js";
 import { REPO_ROOT, spawnNode, waitForAnnouncedPort, waitForHttpOk, type NodeChild } from "./processes.js";
 import { formatProfileSummary, readProfile } from "./profile.js";
 import { evaluateTargets, formatResults, formatTargets, ROW, type BenchReport, type Row } from "./report.js";
-import { median, parseBenchDuration, summarize } from "./stats.js";
+import { median, parseBenchDuration, parseEnvPairs, summarize } from "./stats.js";
 import { runWrk, wrkErrors, writeWrkScript, type SignedDelivery } from "./wrk.js";
 import type { CalloutBenchContext, CalloutMeasurement } from "./types.js";
 
@@ -62,6 +62,7 @@ const program = new Command("bench")
   .option("--rate <n>", "open-loop rate when ingest is not measured in this run (default: half the measured ingest req/s)")
   .option("--only <phases>", `comma-separated subset of ${PHASES.join(",")}`)
   .option("--profile", "run the gateway with --cpu-prof and print where its CPU went")
+  .option("--gateway-env <pairs>", "comma-separated KEY=VALUE added to every gateway's environment, e.g. GROUP_COMMIT=on,GROUP_COMMIT_MIN_BATCH=8")
   .option("--out <dir>", "where results are written", "bench-results")
   .parse();
 
@@ -77,6 +78,7 @@ const opts = program.opts<{
   rate?: string;
   only?: string;
   profile?: boolean;
+  gatewayEnv?: string;
   out: string;
 }>();
 
@@ -93,6 +95,7 @@ const settings = {
   profile: Boolean(opts.profile),
   outDir: resolve(REPO_ROOT, opts.out),
   phases: (opts.only ? opts.only.split(",").map((s) => s.trim()) : [...PHASES]) as Phase[],
+  gatewayEnv: parseEnvPairs(opts.gatewayEnv ?? ""),
 };
 for (const p of settings.phases) if (!PHASES.includes(p)) program.error(`unknown phase ${p}; phases: ${PHASES.join(", ")}`);
 const runs = (p: Phase) => settings.phases.includes(p);
@@ -310,7 +313,9 @@ async function main(): Promise<void> {
     // buckets would answer 429 to a single load generator long before the broker is busy.
     RATE_LIMIT_PER_ENDPOINT: "off",
     RATE_LIMIT_PER_CLIENT: "off",
+    ...settings.gatewayEnv,
   };
+  if (Object.keys(settings.gatewayEnv).length) log(`gateway environment adds ${JSON.stringify(settings.gatewayEnv)}`);
   const gatewayConfig = loadConfig({ ...gatewayEnv, PORT: "0" });
 
   // ---- baselines ----

@@ -55,3 +55,15 @@ export function parseBenchDuration(text: string): number {
   if (ms === undefined) throw new Error(`not a duration: ${text} (use e.g. 30s, 2m, 1500ms; give the unit)`);
   return ms;
 }
+
+/** `--gateway-env`: `KEY=VALUE,KEY=VALUE` as an environment; a pair without `=` or a bad name is refused. */
+export function parseEnvPairs(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq);
+    if (eq <= 0 || !/^[A-Z][A-Z0-9_]*$/.test(key)) throw new Error(`not KEY=VALUE: ${pair}`);
+    env[key] = pair.slice(eq + 1);
+  }
+  return env;
+}
