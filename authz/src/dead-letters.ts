@@ -63,6 +63,16 @@ export function viewDeadLetter(r: Awaited<ReturnType<typeof listDeadLetters>>[nu
   };
 }
 
+/** One consumer's dead letter of a message, if there is one. */
+export async function findDeadLetter(db: Db, consumerId: string, streamSeq: number) {
+  const [row] = await db
+    .select()
+    .from(deadLetters)
+    .where(and(eq(deadLetters.consumerId, consumerId), eq(deadLetters.streamSeq, streamSeq)))
+    .limit(1);
+  return row;
+}
+
 export async function countDeadLetters(db: Db, consumerId: string): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(deadLetters).where(eq(deadLetters.consumerId, consumerId));
   return row?.n ?? 0;

@@ -348,6 +348,21 @@ export const ROWS: MatrixRow[] = [
 
   ...messageScopes.map(
     ([kind, scope]): MatrixRow => ({
+      route: "GET /api/v1/messages/:id",
+      scope,
+      request: (fx) => ({ path: `/api/v1/messages/${fx.messages[kind]}` }),
+      expect: { none: 404, read: 200 },
+    }),
+  ),
+  {
+    route: "GET /api/v1/messages/:id",
+    scope: SCOPES.missing,
+    note: "unknown id",
+    request: () => ({ path: `/api/v1/messages/${Number.MAX_SAFE_INTEGER}` }),
+    expect: { none: 404 },
+  },
+  ...messageScopes.map(
+    ([kind, scope]): MatrixRow => ({
       route: "GET /api/v1/messages/:id/raw",
       scope,
       request: (fx) => ({ path: `/api/v1/messages/${fx.messages[kind]}/raw` }),

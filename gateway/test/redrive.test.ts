@@ -92,6 +92,44 @@ describe("redrive", () => {
     expect(messageIds((await pull(broker.url, u.token, `after_id=${m - 1}&limit=50`)).body)).toEqual([m]);
   });
 
+  it("GET /messages/:id shows the copy to its owner only, linked both ways, with where it stands on his consumer; /raw too", async () => {
+    const u = await broker.user();
+    const stranger = await broker.user();
+    const ep = await broker.endpoint({ userId: u.id });
+    const m = (await deadLetters(u, ep, 1))[0]!;
+    const copy = (await api(u.token, "POST", `/dead-letters/${m}/redrive`)).body.redrive_id as number;
+
+    const original = await api(u.token, "GET", `/messages/${m}?consumer=default`);
+    expect(original.status).toBe(200);
+    expect(original.body).toMatchObject({ id: m, endpoint_id: ep.id, consumer: { name: "default", state: "dead_letter", delivery_count: 1, dead_letter: { reason: "terminated", redrive_id: copy } } });
+    const before = await api(u.token, "GET", `/messages/${copy}?consumer=default`);
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ id: copy, redrive_of: m, payload: original.body.payload, consumer: { state: "not_delivered", delivery_count: 0, dead_letter: null } });
+    expect(before.body).not.toHaveProperty("ack_token");
+    const raw = await fetch(`${broker.url}/api/v1/messages/${copy}/raw`, { headers: { authorization: `Bearer ${u.token}` } });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get("x-wb-redrive-of")).toBe(String(m));
+
+    // Another user: the copy, the original and their raw bytes are 404s, like ids nobody has.
+    for (const path of [`/messages/${copy}`, `/messages/${m}`, `/messages/${copy}?consumer=default`, `/messages/${Number.MAX_SAFE_INTEGER}`]) {
+      const r = await api(stranger.token, "GET", path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.error.code).toBe("message_not_found");
+    }
+    expect((await fetch(`${broker.url}/api/v1/messages/${copy}/raw`, { headers: { authorization: `Bearer ${stranger.token}` } })).status).toBe(404);
+    // His own consumer that does not exist, and a bad id.
+    expect((await api(u.token, "GET", `/messages/${copy}?consumer=nope`)).status).toBe(404);
+    expect((await api(u.token, "GET", "/messages/0")).status).toBe(400);
+
+    // Delivered, it awaits its ack (delivered once); acked, it says so. Reading changed nothing.
+    expect(messageIds((await pull(broker.url, u.token, "wait=2s")).body)).toEqual([copy]);
+    expect((await api(u.token, "GET", `/messages/${copy}?consumer=default`)).body.consumer).toMatchObject({ state: "awaiting_ack", delivery_count: 1 });
+    expect(await ack(broker.url, u.token, [copy])).toEqual({ status: 200, body: { acked: [copy] } });
+    await expect.poll(async () => (await api(u.token, "GET", `/messages/${copy}?consumer=default`)).body.consumer).toMatchObject({ state: "acked", delivery_count: null });
+    // Without consumer=: the message alone.
+    expect((await api(u.token, "GET", `/messages/${copy}`)).body).not.toHaveProperty("consumer");
+  });
+
   it("a dead letter whose grant is gone is not found; with the grant back it is redriven", async () => {
     const member = await broker.user();
     const org = await createOrganization(broker.database.db, `rd${Date.now()}`);

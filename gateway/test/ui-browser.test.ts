@@ -58,6 +58,8 @@ describe("the web inspector in Chromium", () => {
     contexts.push(anon);
     const login = await anon.newPage();
     await login.goto(`${broker.url}/ui/login`);
+    // No GitHub configured on this broker: no GitHub button (ui-github.test.ts has one).
+    expect(await login.getByRole("link", { name: "Sign in with GitHub" }).count()).toBe(0);
     await login.getByLabel("API token").fill("whb_not-a-token");
     await login.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => login.getByRole("alert").textContent()).toContain("not accepted");
@@ -91,7 +93,10 @@ describe("the web inspector in Chromium", () => {
     expect(body).toContain("verified (github signature)");
     expect(body).toContain("x-github-event");
     expect(await page.getByLabel("Payload").textContent()).toBe(JSON.stringify({ test: true, sent_by: "webhook-broker inspector" }, null, 2));
-    expect(body).toMatch(/Delivery count\s*1 \(to consumer default/);
+    // The delivery count comes from the API (GET /api/v1/messages/:id?consumer=): a reload shows it too.
+    expect(body).toMatch(/Delivery count\s*1: delivered to consumer default, awaiting its ack/);
+    await page.reload();
+    expect(await page.locator("main").textContent()).toMatch(/Delivery count\s*1: delivered to consumer default, awaiting its ack/);
     // The exact bytes the signature covers (GET /api/v1/messages/:id/raw).
     expect(await page.getByLabel("Raw bytes").textContent()).toBe('{"test":true,"sent_by":"webhook-broker inspector"}');
     await shot(page, "message");
@@ -99,6 +104,7 @@ describe("the web inspector in Chromium", () => {
     await expect.poll(() => page.getByRole("status").first().textContent()).toContain("Acknowledged");
     const consumer = await callApi(broker.url, owner.token, "GET", "/consumers/default");
     expect(consumer.body).toMatchObject({ ack_pending: 0, delivered_id: id });
+    expect(await page.locator("main").textContent()).toMatch(/Delivery count\s*acknowledged by consumer default/);
 
     // Another user: the same page is a 404, like a message that does not exist; the owner's is a 200.
     const other = await signedIn(stranger.token);
@@ -117,8 +123,9 @@ describe("the web inspector in Chromium", () => {
     expect(crossSite.status()).toBe(403);
   });
 
-  it("dead letters: redrive from the page, once; consumers show their lag", async () => {
+  it("dead letters: redrive from the page, once; the copy opens, linked to the original, for its owner only; consumers show their lag", async () => {
     const owner = await broker.user();
+    const stranger = await broker.user();
     const ep = await broker.endpoint({ userId: owner.id });
     const page = await signedIn(owner.token);
     const curl = (await page.locator("section", { has: page.getByRole("heading", { name: ep.path, exact: true }) }).locator("pre").textContent())!;
@@ -146,6 +153,24 @@ describe("the web inspector in Chromium", () => {
     await expect.poll(() => page.getByRole("status").first().textContent()).toContain("Redriven");
     expect(await page.locator("main").textContent()).toContain(`by ${owner.name} as #`);
     expect(await redrive.count()).toBe(0);
+
+    // The copy: a new message, opened from the dead letter's row, linked back to the original.
+    const copyLink = page.getByRole("row", { name: new RegExp(`^#${id} `) }).getByRole("link", { name: /^#\d+$/ }).last();
+    const copy = Number((await copyLink.textContent())!.slice(1));
+    expect(copy).toBeGreaterThan(id);
+    await copyLink.click();
+    await page.waitForURL(new RegExp(`/ui/messages/${copy}\\?`));
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(`Message #${copy}`);
+    expect(await page.locator("main").textContent()).toMatch(/Delivery count\s*0: not delivered to consumer default yet/);
+    await shot(page, "redriven-copy");
+    await page.getByRole("link", { name: `#${id}`, exact: true }).click();
+    await page.waitForURL(new RegExp(`/ui/messages/${id}\\?`));
+    expect(await page.locator("main").textContent()).toMatch(/Delivery count\s*1: a dead letter of consumer default \(terminated\)/);
+    expect(await page.getByRole("link", { name: `#${copy}`, exact: true }).count()).toBe(1);
+    // Another user: the copy is a 404 for him; its owner's is a 200.
+    const other = await signedIn(stranger.token);
+    expect((await other.goto(`${broker.url}/ui/messages/${copy}`))?.status()).toBe(404);
+    expect((await page.goto(`${broker.url}/ui/messages/${copy}`))?.status()).toBe(200);
 
     await page.getByRole("link", { name: "Consumers" }).click();
     const def = page.getByRole("row", { name: /^default/ });

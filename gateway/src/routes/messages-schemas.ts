@@ -13,6 +13,7 @@ export const Message = z
     verified: z.boolean(),
     received_at: instant,
     content_type: z.string(),
+    redrive_of: z.number().int().optional().openapi({ description: "A redrive copy: the id of the dead-lettered message it copies" }),
     delivery_count: z.number().int().optional().openapi({ description: "How often it was delivered (absent in a replay)" }),
     ack_token: z.string().optional().openapi({ description: "Settles this delivery without an ownership lookup (absent in a replay)" }),
     headers: z.record(z.string(), z.string()).openapi({ description: "The sender's headers (credentials are never stored)" }),

@@ -65,7 +65,7 @@ if (tail) {
     tr.className = "new";
     tr.dataset.id = String(m.id);
     const a = document.createElement("a");
-    a.href = "/ui/messages/" + m.id + "?consumer=" + encodeURIComponent(consumer) + "&delivery=" + (m.delivery_count ?? "");
+    a.href = "/ui/messages/" + m.id + "?consumer=" + encodeURIComponent(consumer);
     a.textContent = "#" + m.id;
     cell(tr, "").append(a);
     cell(tr, m.received_at); cell(tr, m.source); cell(tr, m.event); cell(tr, m.webhook_path);

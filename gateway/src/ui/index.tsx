@@ -225,15 +225,13 @@ export function uiRoutes(deps: UiDeps) {
     const consumer = consumerOf(c);
     const notFound = { status: 404, body: { error: { code: "message_not_found", message: `message ${c.req.param("id")} not found` } } };
     if (!Number.isSafeInteger(id) || id < 1) return apiError(c, notFound);
-    // A replay of one message: read-only, whatever the consumer's position; the API decides what he may read.
-    const r = await call(s.token, "GET", `/messages?after_id=${id - 1}&limit=1`);
+    // One message by id, read-only (a redrive copy of his too), with where it stands on the consumer.
+    const r = await call(s.token, "GET", `/messages/${id}?consumer=${encodeURIComponent(consumer)}`);
     if (r.status !== 200) return apiError(c, r);
-    const m = r.body.messages[0];
-    if (!m || m.id !== id) return apiError(c, notFound);
+    const m = r.body;
     const raw = await deps.api(`/api/v1/messages/${id}/raw`, { headers: { authorization: `Bearer ${s.token}` } });
     const rawBytes = raw.status === 200 ? new Uint8Array(await raw.arrayBuffer()) : undefined;
     const payload = m.payload_encoding === "json" ? JSON.stringify(m.payload, null, 2) : asText(Buffer.from(m.payload, "base64"));
-    const delivery = c.req.query("delivery");
     return page(
       c,
       `Message #${id}`,
@@ -247,8 +245,9 @@ export function uiRoutes(deps: UiDeps) {
             ["Received", m.received_at],
             ["Delivery id", <code>{m.delivery_id}</code>],
             ["Content type", m.content_type],
-            ["Delivery count", delivery && /^\d+$/.test(delivery) ? `${delivery} (to consumer ${consumer}, as the live tail saw it)` : "open it from the live tail to see it"],
-            ...(m.redrive_of ? ([["Redrive of", `#${m.redrive_of}`]] as [string, Child][]) : []),
+            ["Delivery count", deliveryText(m.consumer)],
+            ...(m.redrive_of ? ([["Redrive of", <a href={`/ui/messages/${m.redrive_of}?consumer=${consumer}`}>#{m.redrive_of}</a>]] as [string, Child][]) : []),
+            ...(m.consumer.dead_letter?.redrive_id ? ([["Redriven as", <a href={`/ui/messages/${m.consumer.dead_letter.redrive_id}?consumer=${consumer}`}>#{m.consumer.dead_letter.redrive_id}</a>]] as [string, Child][]) : []),
           ]}
         />
         <h2>Settle on consumer {consumer}</h2>
@@ -387,7 +386,7 @@ export function uiRoutes(deps: UiDeps) {
               (d) =>
                 d.redriven_at ? (
                   <span>
-                    redriven {d.redriven_at} by {d.redriven_by} as #{d.redrive_id}
+                    redriven {d.redriven_at} by {d.redriven_by} as <a href={`/ui/messages/${d.redrive_id}?consumer=${d.consumer}`}>#{d.redrive_id}</a>
                   </span>
                 ) : (
                   <form method="post" action={`/ui/dead-letters/${d.id}/redrive`} class="inline">
@@ -467,6 +466,25 @@ export function uiRoutes(deps: UiDeps) {
   });
 
   return app;
+}
+
+/** The API's `consumer` state of a message, for people. */
+function deliveryText(x: { name: string; state: string; delivery_count: number | null; dead_letter: { reason: string } | null }): string {
+  const n = x.delivery_count;
+  switch (x.state) {
+    case "not_selected":
+      return `0: consumer ${x.name} does not select it`;
+    case "not_delivered":
+      return `0: not delivered to consumer ${x.name} yet`;
+    case "awaiting_ack":
+      return `${n ?? "1 or more"}: delivered to consumer ${x.name}, awaiting its ack`;
+    case "acked":
+      return `acknowledged by consumer ${x.name}`;
+    case "dead_letter":
+      return `${n}: a dead letter of consumer ${x.name} (${x.dead_letter?.reason ?? ""})`;
+    default:
+      return x.state;
+  }
 }
 
 /** Bytes as text when they are UTF-8, else base64 (labelled). */
