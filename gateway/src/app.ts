@@ -146,7 +146,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   api.route("/audit", auditRoutes({ db }));
   app.route("/api/v1", api);
   // The web inspector: pages over the public API above, called in-process (ui/index.tsx).
-  const ui = uiRoutes({ api: (path, init) => app.request(path, init), secureCookie: cookies.secure, publicUrl: deps.config.PUBLIC_URL });
+  const ui = uiRoutes({ api: (path, init) => app.request(path, init), secureCookie: cookies.secure, publicUrl: deps.config.PUBLIC_URL, github: deps.github !== undefined });
   app.route("/ui", ui);
   documentPages(app, "/ui", ui, {
     tags: ["web inspector"],

@@ -34,10 +34,14 @@ export interface GitHubLoginOptions {
 /** How long a started web sign-in may take. */
 export const LOGIN_TTL_MS = 10 * 60_000;
 
+/** Where a web sign-in returns to: an API client or the /ui inspector (which keeps the tokens in its cookies). */
+export type ReturnTo = "api" | "ui";
+
 interface LoginState {
   state: string;
   verifier: string;
   exp: number;
+  to?: ReturnTo;
 }
 
 export class GitHubLogin {
@@ -48,13 +52,18 @@ export class GitHubLogin {
   }
 
   /** Where to send the browser, and the sealed state to keep in a cookie until the callback. */
-  begin(now = Date.now()): { location: string; sealedState: string } {
+  begin(now = Date.now(), to: ReturnTo = "api"): { location: string; sealedState: string } {
     const state = randomBytes(24).toString("base64url");
     const verifier = randomBytes(32).toString("base64url");
     const challenge = createHash("sha256").update(verifier).digest("base64url");
     const location = this.o.client.authorizeUrl({ redirectUri: this.callbackUrl, scope: this.o.scopes, state, codeChallenge: challenge });
-    const sealedState = this.o.box.seal(JSON.stringify({ state, verifier, exp: now + LOGIN_TTL_MS } satisfies LoginState));
+    const sealedState = this.o.box.seal(JSON.stringify({ state, verifier, exp: now + LOGIN_TTL_MS, to } satisfies LoginState));
     return { location, sealedState };
+  }
+
+  /** Where a started sign-in returns to (from its sealed state; "api" when unknown). */
+  returnTo(sealedState: string | undefined): ReturnTo {
+    return this.#openState(sealedState)?.to === "ui" ? "ui" : "api";
   }
 
   /** The callback: checks the state against the cookie, exchanges the code (with the PKCE verifier), signs in. */

@@ -6,6 +6,7 @@ import type { GitHubLogin, SignedIn } from "../github/login.js";
 import { clientAddress } from "../middleware/client-address/index.js";
 import { parseJson } from "../validate.js";
 import { setRefreshCookie, Tokens, type RefreshCookies } from "./auth.js";
+import { newSessionKey, setUiCookies } from "../ui/session.js";
 
 export interface GitHubAuthDeps {
   /** Undefined when GitHub is not configured: every route then answers 404 github_not_configured. */
@@ -42,11 +43,12 @@ export function githubAuthRoutes(deps: GitHubAuthDeps) {
     path: "/login",
     tags,
     summary: "Start signing in with GitHub in a browser (redirects to GitHub)",
+    request: { query: z.object({ to: z.enum(["api", "ui"]).optional().openapi({ description: "ui: come back signed in to the web inspector at /ui" }) }) },
     responses: { 302: { description: "To GitHub's authorization page" }, ...errors(404) },
   });
   declare(app, loginRoute, (c) => {
     const login = need();
-    const { location, sealedState } = login.begin();
+    const { location, sealedState } = login.begin(Date.now(), c.req.valid("query").to);
     // Lax: the cookie must come back on GitHub's top-level redirect to the callback.
     setCookie(c, STATE_COOKIE, sealedState, { path: "/auth/github", httpOnly: true, sameSite: "Lax", secure: deps.cookies.secure, maxAge: 600 });
     c.header("Cache-Control", "no-store");
@@ -67,10 +69,30 @@ export function githubAuthRoutes(deps: GitHubAuthDeps) {
   });
   declare(app, callback, async (c) => {
     const login = need();
-    const signedIn = await login.complete(c.req.query(), getCookie(c, STATE_COOKIE), clientAddress(c));
+    const sealed = getCookie(c, STATE_COOKIE);
+    c.header("Cache-Control", "no-store");
+    if (login.returnTo(sealed) === "ui") {
+      // The inspector: its cookies get the tokens (never the page or a URL); a refusal goes back
+      // to its sign-in page as a known code.
+      let tokens;
+      try {
+        tokens = (await login.complete(c.req.query(), sealed, clientAddress(c))).tokens;
+      } catch (err) {
+        if (!(err instanceof BrokerError)) throw err;
+        deleteCookie(c, STATE_COOKIE, { path: "/auth/github" });
+        return c.redirect(`/ui/login?failed=${encodeURIComponent(err.code)}`, 303);
+      }
+      deleteCookie(c, STATE_COOKIE, { path: "/auth/github" });
+      setUiCookies(c, tokens.access_token, { key: newSessionKey(), refresh: tokens.refresh_token }, { secure: deps.cookies.secure });
+      // A page, not a redirect: after GitHub's cross-site redirect a browser would not send the
+      // SameSite=Strict cookie on the next hop; a navigation from this page is same-site.
+      return c.html(
+        `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/ui/endpoints"><title>Signed in</title><p>Signed in. <a href="/ui/endpoints">Continue to the inspector</a>.</p>`,
+      );
+    }
+    const signedIn = await login.complete(c.req.query(), sealed, clientAddress(c));
     deleteCookie(c, STATE_COOKIE, { path: "/auth/github" });
     setRefreshCookie(c, signedIn.tokens.refresh_token, deps.cookies);
-    c.header("Cache-Control", "no-store");
     if ((c.req.header("accept") ?? "").includes("text/html")) {
       return c.html(`<!doctype html><meta charset="utf-8"><title>Signed in</title><p>Signed in to webhook-broker as <b>${escapeHtml(signedIn.user.name)}</b>. You can close this window.</p>`);
     }

@@ -24,7 +24,8 @@ code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; }
 pre { background: var(--code); border: 1px solid var(--line); border-radius: 6px; padding: .7rem .9rem; overflow: auto; max-height: 28rem; white-space: pre-wrap; word-break: break-all; }
 button, input, select { font: inherit; }
 button { border: 1px solid var(--line); background: var(--code); color: var(--fg); border-radius: 6px; padding: .3rem .8rem; cursor: pointer; }
-button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+button.primary, a.button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+a.button { display: inline-block; border: 1px solid var(--line); border-radius: 6px; padding: .3rem .8rem; text-decoration: none; }
 button:focus-visible, a:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 input { border: 1px solid var(--line); border-radius: 6px; padding: .3rem .5rem; background: var(--bg); color: var(--fg); }
 form.inline { display: inline; }

@@ -6,13 +6,14 @@
  * nothing in this file reads the database or NATS. The live tail is the API's SSE stream,
  * passed through (an EventSource cannot send an Authorization header; the cookie is /ui-scoped).
  */
+import { createHash } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { getCookie } from "hono/cookie";
 import type { Child } from "hono/jsx";
 import { CSS, JS } from "./assets.js";
 import { testDeliveryCurl } from "./curl.js";
 import { CopyBlock, Csrf, Facts, Login, Page, Table, Verified, type Nav } from "./pages.js";
-import { COOKIE, COOKIE_PATH, csrfToken, csrfValid, sameOrigin } from "./session.js";
+import { clearUiCookies, COOKIE, csrfToken, csrfValid, parseSession, sameOrigin, SESSION_COOKIE, setUiCookies, type UiSession } from "./session.js";
 
 export interface UiDeps {
   /** The app's own request handler: the public API, in-process. */
@@ -21,13 +22,33 @@ export interface UiDeps {
   secureCookie: boolean;
   /** Where senders reach the broker (PUBLIC_URL); else the request's origin. */
   publicUrl?: string;
+  /** Sign in with GitHub is configured: the sign-in page offers it. */
+  github: boolean;
 }
+
+/** What the sign-in page may say after a failed GitHub sign-in (`?failed=<code>`; never free text from the query). */
+const GITHUB_FAILED: Record<string, string> = {
+  github_access_denied: "You declined the authorization on GitHub.",
+  invalid_request: "That sign-in was not started here or took too long. Try again.",
+  github_unavailable: "GitHub cannot be reached right now. Try again later.",
+};
 
 interface Session {
   token: string;
   user: string;
   csrf: string;
+  /** Signed in with GitHub: the session's refresh state (wb_ui_session). */
+  github?: UiSession;
 }
+
+/** What POST /auth/refresh answers. */
+interface Refreshed {
+  access_token: string;
+  refresh_token: string;
+}
+
+/** How long a refresh's answer is reused for the same (now spent) refresh token. */
+const REFRESH_REUSE_MS = 60_000;
 
 type ApiResult = { status: number; body: any };
 
@@ -61,6 +82,28 @@ export function uiRoutes(deps: UiDeps) {
     }
     return { status: res.status, body: json };
   };
+  /**
+   * Refreshes a GitHub session's access token. A refresh token works once, and a second use
+   * revokes the session; the browser may send several requests with the same spent cookie (the
+   * live tail's stream beside a page), so one refresh per token runs, and its answer is reused
+   * by requests that arrive with that token within a minute (on this gateway).
+   */
+  const refreshing = new Map<string, { at: number; answer: Promise<Refreshed | undefined> }>();
+  const refresh = (refreshToken: string): Promise<Refreshed | undefined> => {
+    const now = Date.now();
+    for (const [k, v] of refreshing) if (now - v.at > REFRESH_REUSE_MS) refreshing.delete(k);
+    const key = createHash("sha256").update(refreshToken).digest("base64url");
+    let entry = refreshing.get(key);
+    if (!entry) {
+      const answer = (async () => {
+        const res = await deps.api("/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token: refreshToken }) });
+        return res.status === 200 ? ((await res.json()) as Refreshed) : undefined;
+      })();
+      entry = { at: now, answer };
+      refreshing.set(key, entry);
+    }
+    return entry.answer;
+  };
   const errorText = (r: ApiResult) => `${r.body?.error?.message ?? "request failed"} (${r.status} ${r.body?.error?.code ?? ""})`;
 
   app.use(async (c, next) => {
@@ -76,35 +119,54 @@ export function uiRoutes(deps: UiDeps) {
   app.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
   app.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
 
-  app.get("/login", (c) => c.html(<Login />));
+  app.get("/login", (c) => {
+    const failed = c.req.query("failed");
+    return c.html(<Login github={deps.github} error={failed === undefined ? undefined : (GITHUB_FAILED[failed] ?? "Sign in with GitHub failed. Try again.")} />, failed === undefined ? 200 : 401);
+  });
   app.post("/login", async (c) => {
-    if (!sameOrigin(c.req.header("origin"), c.req.url)) return c.html(<Login error="Refused: the form was sent from another site." />, 403);
+    if (!sameOrigin(c.req.header("origin"), c.req.url)) return c.html(<Login github={deps.github} error="Refused: the form was sent from another site." />, 403);
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token.trim() : "";
     const me = token ? await call(token, "GET", "/me") : { status: 401, body: null };
-    if (me.status !== 200) return c.html(<Login error="That token was not accepted. Check it and try again." />, 401);
-    setCookie(c, COOKIE, token, { path: COOKIE_PATH, httpOnly: true, sameSite: "Strict", secure: deps.secureCookie });
+    if (me.status !== 200) return c.html(<Login github={deps.github} error="That token was not accepted. Check it and try again." />, 401);
+    setUiCookies(c, token, undefined, { secure: deps.secureCookie });
     return c.redirect("/ui/endpoints", 303);
   });
 
   // Everything below needs a signed-in browser.
   app.use(async (c, next) => {
-    const token = getCookie(c, COOKIE);
-    if (!token) return c.redirect("/ui/login", 303);
-    const me = await call(token, "GET", "/me");
-    if (me.status === 401) {
-      deleteCookie(c, COOKIE, { path: COOKIE_PATH });
+    let token = getCookie(c, COOKIE);
+    let github = parseSession(getCookie(c, SESSION_COOKIE));
+    if (!token && !github) return c.redirect("/ui/login", 303);
+    let me: ApiResult = token ? await call(token, "GET", "/me") : { status: 401, body: null };
+    let refreshed = false;
+    if (me.status === 401 && github) {
+      // A GitHub session whose access token expired: refresh it, keep the same CSRF key.
+      const fresh = await refresh(github.refresh);
+      if (fresh) {
+        token = fresh.access_token;
+        github = { key: github.key, refresh: fresh.refresh_token };
+        refreshed = true;
+        me = await call(token, "GET", "/me");
+      }
+    }
+    if (me.status === 401 || !token) {
+      clearUiCookies(c);
       return c.redirect("/ui/login", 303);
     }
     if (me.status !== 200) return c.html(<Page title="Unavailable" notice={{ text: errorText(me), error: true }} />, 503);
-    c.set("session", { token, user: me.body.user.name, csrf: csrfToken(token) });
+    const csrfKey = github ? github.key : token;
+    c.set("session", { token, user: me.body.user.name, csrf: csrfToken(csrfKey), github });
     if (c.req.method === "POST") {
       const form = await c.req.parseBody();
-      if (!sameOrigin(c.req.header("origin"), c.req.url) || !csrfValid(token, form.csrf)) {
+      if (!sameOrigin(c.req.header("origin"), c.req.url) || !csrfValid(csrfKey, form.csrf)) {
         return c.html(<Page title="Refused" notice={{ text: "This form did not come from this inspector page (CSRF check failed). Reload the page and try again.", error: true }} />, 403);
       }
     }
     await next();
+    // On the final response (the live tail's stream is the API's own Response): the new tokens,
+    // unless the route signed out.
+    if (refreshed && c.req.path !== "/ui/logout") setUiCookies(c, token, github, { secure: deps.secureCookie });
   });
 
   const page = (c: Context<{ Variables: { session: Session } }>, title: string, nav: Nav | undefined, children: Child, status: 200 | 404 | 400 = 200) => {
@@ -131,8 +193,14 @@ export function uiRoutes(deps: UiDeps) {
 
   app.get("/", (c) => c.redirect("/ui/endpoints", 303));
 
-  app.post("/logout", (c) => {
-    deleteCookie(c, COOKIE, { path: COOKIE_PATH });
+  app.post("/logout", async (c) => {
+    // A GitHub session ends for good (its tokens are refused at once); an API token stays valid.
+    const github = c.get("session").github;
+    if (github) {
+      const res = await deps.api("/auth/logout", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token: github.refresh }) });
+      if (res.status !== 204) return c.html(<Page title="Not signed out" notice={{ text: `The session could not be ended (${res.status}); try again.`, error: true }} />, 503);
+    }
+    clearUiCookies(c);
     return c.redirect("/ui/login", 303);
   });
 

@@ -79,9 +79,19 @@ export function Page(p: Shell) {
   );
 }
 
-export function Login(p: { error?: string }) {
+export function Login(p: { error?: string; github?: boolean }) {
   return (
     <Page title="Sign in" notice={p.error ? { text: p.error, error: true } : undefined}>
+      {p.github && (
+        <>
+          <p>
+            <a class="button primary" href="/auth/github/login?to=ui">
+              Sign in with GitHub
+            </a>
+          </p>
+          <p class="muted">Or with an API token:</p>
+        </>
+      )}
       <p>Paste an API token (<code>whb_…</code>). It is kept in an HttpOnly cookie for this browser session only, and the inspector reads everything through the public API with it.</p>
       <form method="post" action="/ui/login" class="row">
         <label>
