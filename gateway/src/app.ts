@@ -20,6 +20,7 @@ import { endpointRoutes } from "./routes/endpoints.js";
 import { healthRoutes } from "./routes/health.js";
 import { NatsLink } from "./nats/link.js";
 import { natsDown } from "./nats/publish-errors.js";
+import { journalEnabled, SettledJournal } from "./nats/settled-journal.js";
 import type { AckedPurger } from "./nats/purge.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { consumerRoutes } from "./routes/consumers.js";
@@ -83,6 +84,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const db = deps.database.db;
   const link = new NatsLink(deps.nc);
   const metrics = deps.metrics ?? createGatewayMetrics();
+  const journal = new SettledJournal({
+    js: deps.js,
+    jsm: deps.jsm,
+    link,
+    createdOf: async (durable) => (await deps.consumers.info(durable))?.created,
+    stream: deps.config.STREAM_NAME,
+    enabled: journalEnabled(deps.config),
+    timeoutMs: deps.config.PUBLISH_TIMEOUT,
+    log: deps.log,
+    metrics,
+  });
+  journal.start();
   app.use(httpMetrics(metrics));
   app.use(requestId());
   // Only behind trusted proxies: without them clientAddress() is the TCP peer, no layer needed.
@@ -129,8 +142,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   for (const path of ["/me", "/messages", "/messages/*", "/consumers/:name"]) api.use(path, needsNats);
   api.route("/me", meRoutes({ ...deps, db }));
-  api.route("/messages/stream", streamRoutes({ ...deps, db, metrics, verifier: deps.auth.verifier }));
-  api.route("/messages", messageRoutes({ ...deps, db, link, metrics }));
+  api.route("/messages/stream", streamRoutes({ ...deps, db, metrics, verifier: deps.auth.verifier, journal }));
+  api.route("/messages", messageRoutes({ ...deps, db, link, metrics, journal }));
   api.route("/messages", rawRoutes({ ...deps, db }));
   api.route("/endpoints", endpointRoutes({ ...deps, db }));
   api.route("/orgs", orgRoutes({ ...deps, db }));

@@ -117,6 +117,13 @@ export const configSchema = z.object({
    * acknowledgement. See the README, "Durability modes and their cost".
    */
   GROUP_COMMIT: z.enum(["on", "off"]).default("off"),
+  /**
+   * The settlement journal: an ack or term is answered 200 only once it is also journaled, and
+   * what nats-server loses of a consumer's state in a crash is settled again when it comes back.
+   * `auto`: on for one node (STREAM_REPLICAS=1), off for R3 (acks are answered only after Raft
+   * committed them). See the README, "Settling messages".
+   */
+  SETTLE_JOURNAL: z.enum(["auto", "on", "off"]).default("auto"),
   /** Group commit: single publishes in flight before deliveries wait for a batch. */
   GROUP_COMMIT_MAX_SINGLES: z.coerce.number().int().min(1).max(1000).default(4),
   /** Group commit: a batch goes out once this many deliveries wait (2 to 1000). */

@@ -18,6 +18,7 @@ import { ConsumerLagSampler } from "./consumer-lag.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { connectNats } from "./nats/connection.js";
 import { ensureStream } from "./nats/stream.js";
+import { ensureJournal, journalEnabled } from "./nats/settled-journal.js";
 import { coalescesBatchSyncs, GROUP_COMMIT_MIN_SERVER } from "./nats/group-commit.js";
 import { AckedPurger } from "./nats/purge.js";
 
@@ -60,6 +61,7 @@ export async function startGateway(
   const jsm = await jetstreamManager(nc);
   try {
     await ensureStream(jsm, config, log);
+    if (journalEnabled(config)) await ensureJournal(jsm, config);
   } catch (err) {
     await nc.close().catch(() => {});
     await database.close();

@@ -36,6 +36,10 @@ export function createGatewayMetrics(registry: Registry = createRegistry({ proce
     publishDuration: m.histogram("wb_jetstream_publish_duration_seconds", "JetStream publish time of one delivery (until the stream's ack), by result (stored, duplicate, error)", ["result"]),
     delivered: m.counter("wb_messages_delivered_total", "Messages handed to readers over HTTP, by user and mode: pull and replay (GET /api/v1/messages), stream (events written to GET /api/v1/messages/stream)", ["user", "mode"]),
     settled: m.counter("wb_messages_settled_total", "Messages settled through the API, by user and kind (ack, nak, in_progress, term)", ["user", "kind"]),
+    settledRepeats: m.counter(
+      "wb_settled_redeliveries_suppressed_total",
+      "Deliveries of messages acked or termed with a 200 that came back after nats-server lost the consumer's state (a crash): settled again from the settlement journal and not shown",
+    ),
     consumerPending: m.gauge("wb_consumer_pending_messages", "Messages a durable has not delivered yet (num_pending), sampled, for the top durables by lag", ["durable"]),
     consumerAckPending: m.gauge("wb_consumer_ack_pending_messages", "Messages a durable delivered and nobody settled yet (num_ack_pending), sampled, for the top durables by lag", ["durable"]),
     consumersPendingSum: m.gauge("wb_consumers_pending_messages_sum", "num_pending summed over every durable on the stream, sampled"),

@@ -10,6 +10,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 export class NatsLink {
   #up = true;
   readonly #listeners = new Set<() => void>();
+  readonly #watchers = new Set<(up: boolean) => void>();
 
   constructor(private readonly nc: NatsConnection) {
     void this.#watch();
@@ -17,6 +18,11 @@ export class NatsLink {
 
   get up(): boolean {
     return this.#up && !this.nc.isClosed();
+  }
+
+  /** Closed for good (the gateway is shutting down): it will not come up again. */
+  get closed(): boolean {
+    return this.nc.isClosed();
   }
 
   /** Calls `f` at the next disconnect or reconnect; returns the function that cancels that. */
@@ -27,6 +33,15 @@ export class NatsLink {
     };
     this.#listeners.add(once);
     return () => this.#listeners.delete(once);
+  }
+
+  /**
+   * Calls `f(up)` at every disconnect and reconnect until cancelled, in the same tick as `up`
+   * changes: nothing sees the link up before `f` has run.
+   */
+  watch(f: (up: boolean) => void): () => void {
+    this.#watchers.add(f);
+    return () => this.#watchers.delete(f);
   }
 
   /** Resolves true once connected, false if that takes longer than `ms`. */
@@ -52,6 +67,7 @@ export class NatsLink {
       if (s.type === "disconnect") this.#up = false;
       else if (s.type === "reconnect") this.#up = true;
       else continue;
+      for (const f of [...this.#watchers]) f(this.#up);
       for (const f of [...this.#listeners]) f();
     }
   }

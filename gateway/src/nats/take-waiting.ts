@@ -18,6 +18,7 @@ export interface Delivery {
   info: { deliveryCount: number; pending: number };
   ack(): void;
   nak(): void;
+  term(): void;
 }
 
 export async function takeWaiting(
@@ -60,5 +61,6 @@ function delivery(nc: NatsConnection, m: Msg): Delivery | undefined {
     info: { deliveryCount: info.deliveryCount, pending: info.pending },
     ack: () => nc.publish(reply, ackPayload("ack")),
     nak: () => nc.publish(reply, ackPayload("nak")),
+    term: () => nc.publish(reply, ackPayload("term")),
   };
 }

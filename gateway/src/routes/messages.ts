@@ -25,6 +25,7 @@ import {
 import type { AckTokens } from "../ack-token.js";
 import { settleConfirmed } from "../nats/confirmed-acks.js";
 import type { NatsLink } from "../nats/link.js";
+import type { SettledJournal } from "../nats/settled-journal.js";
 import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
 import { deliveryFilter, fromJsMsg, lookup, passesQuery, renderPage } from "../deliveries.js";
@@ -45,6 +46,7 @@ export interface MessagesDeps {
   ackTokens: AckTokens;
   link: NatsLink;
   metrics: GatewayMetrics;
+  journal: SettledJournal;
 }
 
 /** JetStream refuses pull requests that expire sooner than this. */
@@ -80,6 +82,18 @@ export function readFilter(q: Parameters<typeof parseQueryFilter>[0], maxDeliver
   }
   return f;
 }
+/**
+ * What every read of a consumer checks first (pulls and live streams): the consumer must be the
+ * caller's (else 404, as for one that does not exist), the query's filters must suit it, and
+ * the plan says what he may read now.
+ */
+export async function openRead(db: Db, userId: string, q: Parameters<typeof parseQueryFilter>[0] & { consumer: string }, durable: boolean) {
+  const row = await requireConsumer(db, userId, q.consumer);
+  const filter = readFilter(q, row.maxDeliver, durable);
+  const plan = await consumerPlan(db, row);
+  return { row, plan, filter };
+}
+
 /** `payload=base64`: every payload as base64 (the exact bytes); `auto`: JSON inline where it is JSON. */
 export const payloadEncoding = z.enum(["auto", "base64"]).default("auto");
 
@@ -126,11 +140,8 @@ export function messageRoutes(deps: MessagesDeps) {
     if (waitMs === undefined) throw new BrokerError("invalid_request", "wait must be a duration such as 0s, 500ms or 20s");
     const wait = Math.min(Math.max(waitMs, MIN_FETCH_MS), deps.config.MAX_POLL_WAIT);
     const principal = c.get("principal");
-    const row = await requireConsumer(deps.db, principal.userId, q.data.consumer);
-    const plan = await consumerPlan(deps.db, row);
-
     const replay = q.data.after_id !== undefined;
-    const filter = readFilter(q.data, row.maxDeliver, !replay);
+    const { row, plan, filter } = await openRead(deps.db, principal.userId, q.data, !replay);
     if (replay) {
       const running = replaying.get(principal.userId) ?? 0;
       if (running >= MAX_REPLAYS_PER_USER) {
@@ -150,13 +161,17 @@ export function messageRoutes(deps: MessagesDeps) {
 
     // Checked here as well as by JetStream: a durable's filters may lag a revocation by seconds.
     const verdict = replay ? (m: { subject: string }) => (plan.readable.has(parseDeliverySubject(m.subject).endpointId) ? "show" : "hide") : deliveryFilter(plan);
-    const shown: Delivery[] = [];
+    let shown: Delivery[] = [];
+    // Deliveries repeating a journaled ack or term (nats-server lost them in a crash) are taken out.
+    if (!replay && !(await deps.journal.ready())) throw natsDown();
+    const screen = deps.journal.screen(row.durableName);
     let filtered = 0;
     let pending = 0;
     let scanned = 0;
     const take = (m: Delivery) => {
       pending = m.info.pending;
       scanned++;
+      if (!replay && screen.hold(m)) return;
       const v = verdict(m);
       // Not what the query asks for: left as it is (pending on a durable, for other reads).
       if (v === "show" && filter && !passesQuery(filter, m)) return;
@@ -192,6 +207,7 @@ export function messageRoutes(deps: MessagesDeps) {
         else replaying.delete(principal.userId);
       }
     }
+    if (!replay) shown = await screen.finish(shown);
     if (c.req.raw.signal.aborted && !replay) {
       // The client left during the long-poll: hand its messages back now, not after the ack wait.
       for (const m of shown) m.nak();
@@ -237,7 +253,8 @@ export function messageRoutes(deps: MessagesDeps) {
 
     // Down now: no request could be confirmed; answer at once instead of after the timeout.
     if (!deps.link.up) throw natsDown();
-    const delivered = (await deps.consumers.info(row.durableName))?.delivered;
+    const info = await deps.consumers.info(row.durableName);
+    const delivered = info?.delivered;
     // JetStream settles only what this consumer has delivered: it never answers a settlement of a
     // later message, so asking would only wait out the timeout. Those are reported, not settled.
     const lastDelivered = delivered?.stream_seq ?? 0;
@@ -251,9 +268,13 @@ export function messageRoutes(deps: MessagesDeps) {
     // Confirmed settlement (issue 16 #1: a fire-and-forget publish could be lost unseen): one
     // request per page, whose reply comes only after the server has applied every settlement of
     // the page to the consumer's state (see settleConfirmed). nats-server writes that state to
-    // disk up to 100 ms later (filestore consumer flushLoop): the README states the window that remains.
+    // disk up to 100 ms later (filestore consumer flushLoop).
     const subjects = deliverable.map((streamSeq) => ackSubject({ stream, durable: row.durableName, streamSeq, consumerSeq, deliveryCount: counts.get(streamSeq) }));
-    if (!deps.link.up || !(await settleConfirmed(deps.nc, subjects, payload, deps.config.PUBLISH_TIMEOUT))) {
+    // An ack or term is also journaled (fsynced) before the 200, for the ~100 ms after it that
+    // nats-server's own state may still be lost (see SettledJournal). Both must succeed.
+    const journaled = kind === "ack" || kind === "term" ? deps.journal.record(row.durableName, kind, info?.created ?? "", deliverable) : true;
+    const [confirmed, recorded] = await Promise.all([deps.link.up && settleConfirmed(deps.nc, subjects, payload, deps.config.PUBLISH_TIMEOUT), journaled]);
+    if (!confirmed || !recorded) {
       // Settling twice is harmless, so the caller can simply send the same request again.
       throw new BrokerError("unavailable", `the broker did not confirm the ${kind}; send it again`, { retryAfterSeconds: 1 });
     }

@@ -27,7 +27,8 @@ import type { Config } from "../config.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { deliveryFilter, fromJsMsg, passesQuery, renderMessage, type Verdict } from "../deliveries.js";
 import { InFlight, resumePoint, sseComment, sseEvent } from "../sse.js";
-import { filterFields, payloadEncoding, readFilter } from "./messages.js";
+import { filterFields, openRead, payloadEncoding } from "./messages.js";
+import type { SettledJournal } from "../nats/settled-journal.js";
 import type { QueryFilter } from "../query-filter.js";
 import { declare, errors, router } from "../openapi.js";
 
@@ -40,6 +41,7 @@ export interface StreamDeps {
   verifier: AccessTokenVerifier;
   log: Logger;
   metrics: GatewayMetrics;
+  journal: SettledJournal;
   /** Aborted when the gateway shuts down: every open stream ends (clients reconnect elsewhere). */
   shutdown?: AbortSignal;
 }
@@ -92,9 +94,7 @@ export function streamRoutes(deps: StreamDeps) {
     if (Number.isNaN(resume)) throw new BrokerError("invalid_request", "Last-Event-ID must be a message id (a stream sequence)");
     const principal = c.get("principal");
     // The same checks as a pull, before anything is streamed: a foreign consumer is a 404.
-    const row = await requireConsumer(deps.db, principal.userId, q.data.consumer);
-    const filter = readFilter(q.data, row.maxDeliver, true);
-    const plan = await consumerPlan(deps.db, row);
+    const { row, plan, filter } = await openRead(deps.db, principal.userId, q.data, true);
     const consumer = await deps.consumers.ensure(row, plan.filters);
 
     const session = new StreamSession(deps, {
@@ -289,6 +289,8 @@ class StreamSession {
           m.nak();
           continue;
         }
+        // A repeat of a journaled ack or term (nats-server lost it in a crash): settled again, not sent.
+        if (await this.deps.journal.repeated(row.durableName, m)) continue;
         const frame = this.#frame(m);
         if (frame === undefined) continue;
         yield frame;
@@ -297,7 +299,8 @@ class StreamSession {
         this.o.delivered();
         if (this.o.auto) {
           window.delete(m.seq);
-          m.ack();
+          // Journaled first, as an HTTP ack is: what was sent is never sent again.
+          this.deps.journal.ackAfterRecord(row.durableName, (await this.#consumer.info(true)).created, m);
         }
       }
     } finally {

@@ -1,8 +1,8 @@
 /**
  * The short fault run of the test suite (the full one is `pnpm chaos`): nats-server SIGKILLed
  * mid-ingest under a sender and a reader, with real processes (the gateway is a child process),
- * judged from the ledger. A redelivery after a 200 ack is the README's documented window after a
- * kill -9 of nats-server: reported, not failed (`pnpm chaos` measures how often it happens).
+ * judged from the ledger. A redelivery after a 200 ack breaks a promise here too: the settlement
+ * journal settles again what nats-server lost of the consumer's state in the kill.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -2,9 +2,8 @@
  * `pnpm chaos`: the fault suite (issue 16). Each scenario starts a real nats-server, a gateway
  * process and a database on a PostgreSQL of the run's own, drives a sender and a reader, breaks
  * one process, and judges the run from the ledger: every 2xx stored, every stored delivery read,
- * no 2xx for anything not stored, acked deliveries never delivered again (the README's window
- * after a kill -9 of nats-server is measured and reported), and 503 + Retry-After (never another
- * 5xx) while something is down. Exit code 1 when a promise was broken.
+ * no 2xx for anything not stored, acked deliveries never delivered again (nats-server SIGKILLed
+ * included), and 503 + Retry-After (never another 5xx) while something is down. Exit code 1 when a promise was broken.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
