@@ -1,6 +1,6 @@
 import { and, eq, exists, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "./db/client.js";
-import { endpoints, githubRepoAccess, memberships } from "./db/schema/index.js";
+import { endpoints, githubRepoAccess, memberships, users } from "./db/schema/index.js";
 
 /**
  * Memberships that count now: broker ones always, GitHub ones until their confirmation runs out
@@ -50,6 +50,40 @@ export async function readableEndpointIds(db: Db, userId: string): Promise<strin
     )
     .orderBy(endpoints.id);
   return rows.map((r) => r.id);
+}
+
+/**
+ * Who may read what, for every enabled user at once (one query, where calling
+ * readableEndpointIds per user would be one per user): the same rules, with the user a column.
+ * A public endpoint is listed only for the users in `publicFor` (everyone may read it: listing it
+ * for every user would be users × public endpoints rows); owners, organization members and GitHub
+ * repository readers are listed for every endpoint, public or not.
+ */
+export async function readablePairs(db: Db, opts: { publicFor: readonly string[] }): Promise<{ userId: string; endpointId: string }[]> {
+  const orgIds = db
+    .select({ id: memberships.organizationId })
+    .from(memberships)
+    .where(and(eq(memberships.userId, users.id), activeMembership()));
+  const mayReadRepo = db
+    .select({ one: sql`1` })
+    .from(githubRepoAccess)
+    .where(
+      and(
+        eq(githubRepoAccess.userId, users.id),
+        eq(githubRepoAccess.repo, sql`lower(${endpoints.githubRepo})`),
+        eq(githubRepoAccess.canRead, true),
+        gt(githubRepoAccess.verifiedUntil, sql`now()`),
+      ),
+    );
+  const publicForThem = opts.publicFor.length > 0 ? and(eq(endpoints.isPublic, true), inArray(users.id, [...opts.publicFor])) : sql`false`;
+  return db
+    .select({ userId: users.id, endpointId: endpoints.id })
+    .from(users)
+    .innerJoin(
+      endpoints,
+      and(or(eq(endpoints.ownerUserId, users.id), inArray(endpoints.ownerOrgId, orgIds), publicForThem), or(isNull(endpoints.githubRepo), exists(mayReadRepo))),
+    )
+    .where(isNull(users.disabledAt));
 }
 
 /** Org ids where the user is an admin (may manage the organization's endpoints). */

@@ -1,5 +1,5 @@
 import type { JetStreamManager, StreamInfo } from "@nats-io/jetstream";
-import { endpointGrantSubject, listAllEndpoints, listUsers, readableEndpointIds, type Db } from "@wb/authz";
+import { endpointGrantSubject, listAllEndpoints, readablePairs, type Db } from "@wb/authz";
 import type { Logger } from "pino";
 
 /**
@@ -46,6 +46,20 @@ export function purgeFloors(input: PurgeInput): Map<string, number> {
   return out;
 }
 
+/**
+ * Each enabled user's readable endpoints, as purgeFloors needs them, in one query: public
+ * endpoints only for the users with durables (`withDurables`), since for a public endpoint only
+ * they decide; disabled users may read nothing.
+ */
+export async function readableByUser(db: Db, withDurables: readonly string[]): Promise<Map<string, Set<string>>> {
+  const readable = new Map<string, Set<string>>();
+  for (const { userId, endpointId } of await readablePairs(db, { publicFor: withDurables })) {
+    const set = readable.get(userId) ?? new Set<string>();
+    readable.set(userId, set.add(endpointId));
+  }
+  return readable;
+}
+
 /** How full the stream is, in percent of the tighter of its size and count limits (0 when unlimited). */
 export function percentFull(info: Pick<StreamInfo, "config" | "state">): number {
   const { config: c, state: s } = info;
@@ -80,11 +94,7 @@ export async function purgeAcked(deps: { db: Db; jsm: JetStreamManager; stream: 
     const userId = uuidOf(m[1]!);
     ackFloors.set(userId, [...(ackFloors.get(userId) ?? []), c.ack_floor.stream_seq]);
   }
-  const readable = new Map<string, Set<string>>();
-  for (const u of await listUsers(deps.db)) {
-    if (u.disabledAt) continue; // may read nothing
-    readable.set(u.id, new Set(await readableEndpointIds(deps.db, u.id)));
-  }
+  const readable = await readableByUser(deps.db, [...ackFloors.keys()]);
   const endpoints = (await listAllEndpoints(deps.db)).map((e) => ({ id: e.id, isPublic: e.isPublic }));
   const floors = purgeFloors({ endpoints, readable, ackFloors });
   let purged = 0;
