@@ -1,4 +1,4 @@
-import { OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Handler } from "hono";
 import { BrokerError, ERROR_STATUS, type ErrorCode } from "@wb/authz";
 import type { AppEnv } from "./env.js";
@@ -97,6 +97,50 @@ export function declare<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, route: 
   app.openAPIRegistry.registerPath(route);
   const { body: _parsedByTheHandler, ...validated } = route.request ?? {};
   app.openapi({ ...route, request: validated, hide: true } as RouteConfig, handler as never);
+}
+
+type RouteParameters = NonNullable<NonNullable<RouteConfig["request"]>["params"]>;
+
+/** A route as `routes()` declares it: createRoute's config less the tags, with the request's parts at the top. */
+export interface RouteSpec {
+  method: "get" | "post" | "put" | "patch" | "delete";
+  path: string;
+  summary: string;
+  description?: string;
+  params?: RouteParameters;
+  query?: RouteParameters;
+  /** The JSON request body: documented as required, parsed by the handler with parseJson (see declare). */
+  body?: z.ZodType;
+  /** The success answer(s): `{ 201: json(Schema, "Created") }`, `{ 204: { description: "Deleted" } }`. */
+  responses: NonNullable<RouteConfig["responses"]>;
+  /** The error statuses it answers (see errors()). */
+  errors?: number[];
+}
+
+type SpecValidated<S> = {
+  in: Nothing;
+  out: {
+    query: S extends { query: infer Q extends z.ZodType } ? z.output<Q> : Nothing;
+    param: S extends { params: infer P extends z.ZodType } ? z.output<P> : Nothing;
+  };
+};
+
+/**
+ * declare() for the routes of one sub-app, its tags filled in: each route is one call that says
+ * its method, path, summary, request parts, success answers and error statuses, then its handler.
+ *
+ *     const route = routes(app, ["tokens"]);
+ *     route({ method: "delete", path: "/{id}", summary: "Revoke a token", params: z.object({ id: z.string() }),
+ *             responses: { 204: { description: "Revoked" } }, errors: [404] },
+ *       async (c) => { await revoke(c.req.valid("param").id); return c.body(null, 204); });
+ */
+export function routes(app: OpenAPIHono<AppEnv>, tags: string[]) {
+  return function route<const S extends RouteSpec>(spec: S, handler: Handler<AppEnv, string, SpecValidated<S>>): void {
+    const { method, path, params, query, body, responses, errors: statuses = [], ...texts } = spec;
+    const request = { ...(params && { params }), ...(query && { query }), ...(body && { body: jsonBody(body) }) };
+    const config = createRoute({ method, path, tags, ...texts, ...(Object.keys(request).length > 0 && { request }), responses: { ...responses, ...errors(...statuses) } });
+    declare(app, config, handler as never);
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   announceEndpointChanged,
@@ -18,7 +18,7 @@ import {
   type SecretBox,
 } from "@wb/authz";
 import type { EndpointCache } from "../endpoint-cache.js";
-import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+import { instant, json, router, routes } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 import { validateProviderOptions } from "../webhooks/options.js";
@@ -107,105 +107,109 @@ export function endpointRoutes(deps: EndpointsDeps) {
     await announceEndpointChanged(deps.nc, change);
   };
 
-  const create = createRoute({
-    method: "post",
-    path: "/",
-    tags,
-    summary: "Create an endpoint (its secret is returned this once)",
-    request: { body: jsonBody(createBody) },
-    responses: { 201: json(WithSecret, "Created"), ...errors(400, 403, 404, 409) },
-  });
-  declare(app, create, async (c) => {
-    const body = await parseJson(c, createBody);
-    const acting = await actingOf(c, deps.db);
-    const { endpoint, secret } = await createEndpointAs(
-      deps.db,
-      deps.box,
-      acting,
-      {
-        path: body.path,
-        provider: body.provider,
-        providerOptions: body.provider_options,
-        secret: body.secret,
-        owner: body.owner,
-        isPublic: body.public,
-        maxBodyBytes: body.max_body_bytes,
-        description: body.description,
-        repositoryScoped: body.repository_scoped,
-      },
-      limits(),
-    );
-    await announce({ id: endpoint.id, change: "created" });
-    // The secret is returned this once; it is never shown again.
-    return c.json({ ...viewEndpoint(endpoint), secret }, 201);
-  });
+  const route = routes(app, tags);
 
-  const list = createRoute({ method: "get", path: "/", tags, summary: "Endpoints the caller may read", responses: { 200: json(z.object({ endpoints: z.array(Endpoint) }), "Readable endpoints") } });
-  declare(app, list, async (c) => {
+  route(
+    {
+      method: "post",
+      path: "/",
+      summary: "Create an endpoint (its secret is returned this once)",
+      body: createBody,
+      responses: { 201: json(WithSecret, "Created") },
+      errors: [400, 403, 404, 409],
+    },
+    async (c) => {
+      const body = await parseJson(c, createBody);
+      const acting = await actingOf(c, deps.db);
+      const { endpoint, secret } = await createEndpointAs(
+        deps.db,
+        deps.box,
+        acting,
+        {
+          path: body.path,
+          provider: body.provider,
+          providerOptions: body.provider_options,
+          secret: body.secret,
+          owner: body.owner,
+          isPublic: body.public,
+          maxBodyBytes: body.max_body_bytes,
+          description: body.description,
+          repositoryScoped: body.repository_scoped,
+        },
+        limits(),
+      );
+      await announce({ id: endpoint.id, change: "created" });
+      // The secret is returned this once; it is never shown again.
+      return c.json({ ...viewEndpoint(endpoint), secret }, 201);
+    },
+  );
+
+  route({ method: "get", path: "/", summary: "Endpoints the caller may read", responses: { 200: json(z.object({ endpoints: z.array(Endpoint) }), "Readable endpoints") } }, async (c) => {
     const rows = await listVisibleEndpoints(deps.db, c.get("principal"));
     return c.json({ endpoints: rows.map(viewEndpoint) });
   });
 
-  const get = createRoute({ method: "get", path: "/{id}", tags, summary: "One endpoint", request: { params: id }, responses: { 200: json(Endpoint, "The endpoint"), ...errors(404) } });
-  declare(app, get, async (c) => {
+  route({ method: "get", path: "/{id}", summary: "One endpoint", params: id, responses: { 200: json(Endpoint, "The endpoint") }, errors: [404] }, async (c) => {
     const { endpoint } = await endpointFor(deps.db, (await actingOf(c, deps.db)).actor, c.req.valid("param").id);
     return c.json(viewEndpoint(endpoint));
   });
 
-  const patch = createRoute({
-    method: "patch",
-    path: "/{id}",
-    tags,
-    summary: "Change an endpoint (its path, provider and owner are fixed)",
-    request: { params: id, body: jsonBody(patchBody) },
-    responses: { 200: json(Endpoint.extend({ access_changed: z.boolean() }), "Changed"), ...errors(400, 403, 404) },
-  });
-  declare(app, patch, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    // Not readable: 404 before the body is even looked at.
-    await endpointFor(deps.db, acting.actor, c.req.valid("param").id);
-    const body = await parseJson(c, patchBody);
-    const { endpoint, accessChanged } = await updateEndpointAs(
-      deps.db,
-      acting,
-      c.req.valid("param").id,
-      { description: body.description, isPublic: body.public, providerOptions: body.provider_options, maxBodyBytes: body.max_body_bytes, repositoryScoped: body.repository_scoped },
-      limits(),
-    );
-    // Also without an access change: gateways cache options and body limits.
-    await announce({ id: endpoint.id, change: "updated" });
-    return c.json({ ...viewEndpoint(endpoint), access_changed: accessChanged });
-  });
-
-  const rotate = createRoute({
-    method: "post",
-    path: "/{id}/rotate-secret",
-    tags,
-    summary: "Replace the signing secret (the previous one keeps verifying for previous_valid_for)",
-    request: { params: id, body: jsonBody(rotateBody) },
-    responses: {
-      200: json(WithSecret.extend({ previous_secret_expires_at: instant.nullable() }), "The new secret, shown this once"),
-      ...errors(400, 403, 404),
+  route(
+    {
+      method: "patch",
+      path: "/{id}",
+      summary: "Change an endpoint (its path, provider and owner are fixed)",
+      params: id,
+      body: patchBody,
+      responses: { 200: json(Endpoint.extend({ access_changed: z.boolean() }), "Changed") },
+      errors: [400, 403, 404],
     },
-  });
-  declare(app, rotate, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.valid("param").id, "manage", "rotate the secret of");
-    const body = await parseJson(c, rotateBody);
-    const { endpoint, secret, previousExpiresAt } = await rotateEndpointSecret(
-      deps.db,
-      deps.box,
-      e.id,
-      { secret: body.secret, previousValidFor: body.previous_valid_for },
-      acting,
-    );
-    await announce({ id: e.id, change: "rotated" });
-    // The new secret is returned this once, like at creation.
-    return c.json({ ...viewEndpoint(endpoint), secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
-  });
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      // Not readable: 404 before the body is even looked at.
+      await endpointFor(deps.db, acting.actor, c.req.valid("param").id);
+      const body = await parseJson(c, patchBody);
+      const { endpoint, accessChanged } = await updateEndpointAs(
+        deps.db,
+        acting,
+        c.req.valid("param").id,
+        { description: body.description, isPublic: body.public, providerOptions: body.provider_options, maxBodyBytes: body.max_body_bytes, repositoryScoped: body.repository_scoped },
+        limits(),
+      );
+      // Also without an access change: gateways cache options and body limits.
+      await announce({ id: endpoint.id, change: "updated" });
+      return c.json({ ...viewEndpoint(endpoint), access_changed: accessChanged });
+    },
+  );
 
-  const remove = createRoute({ method: "delete", path: "/{id}", tags, summary: "Delete an endpoint", request: { params: id }, responses: { 204: { description: "Deleted" }, ...errors(403, 404) } });
-  declare(app, remove, async (c) => {
+  route(
+    {
+      method: "post",
+      path: "/{id}/rotate-secret",
+      summary: "Replace the signing secret (the previous one keeps verifying for previous_valid_for)",
+      params: id,
+      body: rotateBody,
+      responses: { 200: json(WithSecret.extend({ previous_secret_expires_at: instant.nullable() }), "The new secret, shown this once") },
+      errors: [400, 403, 404],
+    },
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.valid("param").id, "manage", "rotate the secret of");
+      const body = await parseJson(c, rotateBody);
+      const { endpoint, secret, previousExpiresAt } = await rotateEndpointSecret(
+        deps.db,
+        deps.box,
+        e.id,
+        { secret: body.secret, previousValidFor: body.previous_valid_for },
+        acting,
+      );
+      await announce({ id: e.id, change: "rotated" });
+      // The new secret is returned this once, like at creation.
+      return c.json({ ...viewEndpoint(endpoint), secret, previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null });
+    },
+  );
+
+  route({ method: "delete", path: "/{id}", summary: "Delete an endpoint", params: id, responses: { 204: { description: "Deleted" } }, errors: [403, 404] }, async (c) => {
     const acting = await actingOf(c, deps.db);
     const { endpoint: e } = await endpointFor(deps.db, acting.actor, c.req.valid("param").id, "manage", "delete");
     await deleteEndpoint(deps.db, e.id, acting);

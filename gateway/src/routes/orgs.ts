@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   addNewMember,
@@ -21,7 +21,7 @@ import {
   type Db,
   type GrantsChanged,
 } from "@wb/authz";
-import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+import { instant, json, router, routes } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -82,142 +82,159 @@ export function orgRoutes(deps: OrgsDeps) {
   // Every gateway's reconciler updates the affected users' durable consumers at once.
   const announce = (change: GrantsChanged) => announceGrantsChanged(deps.nc, change);
 
-  const create = createRoute({
-    method: "post",
-    path: "/",
-    tags,
-    summary: "Create an organization (the caller becomes its admin)",
-    request: { body: jsonBody(createBody) },
-    responses: { 201: json(Organization, "Created"), ...errors(400, 409) },
-  });
-  declare(app, create, async (c) => {
-    const body = await parseJson(c, createBody);
-    const principal = c.get("principal");
-    const org = await createOrganizationWithAdmin(deps.db, body.name, principal.userId, await actingOf(c, deps.db));
-    await announce({ organization_id: org.id, user_ids: [principal.userId], change: "organization_created" });
-    return c.json(viewOrg(org, { role: "admin", members: 1 }), 201);
-  });
+  const route = routes(app, tags);
 
-  const list = createRoute({
-    method: "get",
-    path: "/",
-    tags,
-    summary: "The caller's organizations (all of them for a global admin)",
-    responses: { 200: json(z.object({ organizations: z.array(Organization) }), "Organizations") },
-  });
-  declare(app, list, async (c) => {
-    const principal = c.get("principal");
-    if (principal.isAdmin) {
-      const [all, mine] = await Promise.all([listOrganizations(deps.db), listOrganizationsOf(deps.db, principal.userId)]);
-      const roleOf = new Map(mine.map((o) => [o.id, o.role]));
-      return c.json({ organizations: all.map((o) => viewOrg(o, { role: roleOf.get(o.id) ?? null, members: o.memberCount })) });
-    }
-    const rows = await listOrganizationsOf(deps.db, principal.userId);
-    return c.json({ organizations: rows.map((o) => viewOrg(o, { role: o.role, members: o.memberCount })) });
-  });
+  route(
+    {
+      method: "post",
+      path: "/",
+      summary: "Create an organization (the caller becomes its admin)",
+      body: createBody,
+      responses: { 201: json(Organization, "Created") },
+      errors: [400, 409],
+    },
+    async (c) => {
+      const body = await parseJson(c, createBody);
+      const principal = c.get("principal");
+      const org = await createOrganizationWithAdmin(deps.db, body.name, principal.userId, await actingOf(c, deps.db));
+      await announce({ organization_id: org.id, user_ids: [principal.userId], change: "organization_created" });
+      return c.json(viewOrg(org, { role: "admin", members: 1 }), 201);
+    },
+  );
 
-  const get = createRoute({ method: "get", path: "/{name}", tags, summary: "One organization", request: { params: orgName }, responses: { 200: json(Organization, "The organization"), ...errors(404, 503) } });
-  declare(app, get, async (c) => {
+  route(
+    {
+      method: "get",
+      path: "/",
+      summary: "The caller's organizations (all of them for a global admin)",
+      responses: { 200: json(z.object({ organizations: z.array(Organization) }), "Organizations") },
+    },
+    async (c) => {
+      const principal = c.get("principal");
+      if (principal.isAdmin) {
+        const [all, mine] = await Promise.all([listOrganizations(deps.db), listOrganizationsOf(deps.db, principal.userId)]);
+        const roleOf = new Map(mine.map((o) => [o.id, o.role]));
+        return c.json({ organizations: all.map((o) => viewOrg(o, { role: roleOf.get(o.id) ?? null, members: o.memberCount })) });
+      }
+      const rows = await listOrganizationsOf(deps.db, principal.userId);
+      return c.json({ organizations: rows.map((o) => viewOrg(o, { role: o.role, members: o.memberCount })) });
+    },
+  );
+
+  route({ method: "get", path: "/{name}", summary: "One organization", params: orgName, responses: { 200: json(Organization, "The organization") }, errors: [404, 503] }, async (c) => {
     const { org, role } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.valid("param").name);
     const members = await listMembers(deps.db, org.id);
     return c.json(viewOrg(org, { role, members: members.length }));
   });
 
   // Global admins only; the organization's own admins get 403, outsiders 404.
-  const patch = createRoute({
-    method: "patch",
-    path: "/{name}",
-    tags,
-    summary: "Link the organization to a GitHub organization, or unlink it (global admins)",
-    request: { params: orgName, body: jsonBody(patchOrgBody) },
-    responses: { 200: json(Organization, "Changed"), ...errors(400, 403, 404, 409, 503) },
-  });
-  declare(app, patch, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    const { org: visible } = await visibleOrg(deps.db, acting, c.req.valid("param").name);
-    if (!acting.actor.isAdmin) throw new BrokerError("forbidden", "only global admins link organizations to GitHub");
-    const body = await parseJson(c, patchOrgBody);
-    const org = await linkOrganizationAs(deps.db, acting, visible.name, body.github_org);
-    // Who may read what may change at the members' next sync; tell the gateways now anyway.
-    const members = await listMembers(deps.db, org.id);
-    await announce({ organization_id: org.id, user_ids: members.map((m) => m.userId), change: "organization_linked" });
-    return c.json(viewOrg(org, { role: acting.actor.roles[org.id] ?? null, members: members.length }));
-  });
+  route(
+    {
+      method: "patch",
+      path: "/{name}",
+      summary: "Link the organization to a GitHub organization, or unlink it (global admins)",
+      params: orgName,
+      body: patchOrgBody,
+      responses: { 200: json(Organization, "Changed") },
+      errors: [400, 403, 404, 409, 503],
+    },
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      const { org: visible } = await visibleOrg(deps.db, acting, c.req.valid("param").name);
+      if (!acting.actor.isAdmin) throw new BrokerError("forbidden", "only global admins link organizations to GitHub");
+      const body = await parseJson(c, patchOrgBody);
+      const org = await linkOrganizationAs(deps.db, acting, visible.name, body.github_org);
+      // Who may read what may change at the members' next sync; tell the gateways now anyway.
+      const members = await listMembers(deps.db, org.id);
+      await announce({ organization_id: org.id, user_ids: members.map((m) => m.userId), change: "organization_linked" });
+      return c.json(viewOrg(org, { role: acting.actor.roles[org.id] ?? null, members: members.length }));
+    },
+  );
 
-  const members = createRoute({
-    method: "get",
-    path: "/{name}/members",
-    tags,
-    summary: "The organization's members",
-    request: { params: orgName },
-    responses: { 200: json(z.object({ members: z.array(Member) }), "Members"), ...errors(404, 503) },
-  });
-  declare(app, members, async (c) => {
-    const { org } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.valid("param").name);
-    const rows = await listMembers(deps.db, org.id);
-    return c.json({ members: rows.map(viewMember) });
-  });
+  route(
+    {
+      method: "get",
+      path: "/{name}/members",
+      summary: "The organization's members",
+      params: orgName,
+      responses: { 200: json(z.object({ members: z.array(Member) }), "Members") },
+      errors: [404, 503],
+    },
+    async (c) => {
+      const { org } = await visibleOrg(deps.db, await actingOf(c, deps.db), c.req.valid("param").name);
+      const rows = await listMembers(deps.db, org.id);
+      return c.json({ members: rows.map(viewMember) });
+    },
+  );
 
-  const add = createRoute({
-    method: "post",
-    path: "/{name}/members",
-    tags,
-    summary: "Add a member (the organization's admins)",
-    request: { params: orgName, body: jsonBody(addMemberBody) },
-    responses: { 201: json(Member, "Added"), ...errors(400, 403, 404, 409, 503) },
-  });
-  declare(app, add, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    const { org } = await managedOrg(deps.db, acting, c.req.valid("param").name);
-    const body = await parseJson(c, addMemberBody);
-    const user = await findUserByName(deps.db, body.user);
-    // Insert only: an existing member's role is changed with PATCH, so a retried POST cannot demote.
-    const row = await addNewMember(deps.db, org.id, user.id, body.role, acting).catch((err: unknown) => {
-      if (err instanceof BrokerError && err.code === "conflict" && /already a member/.test(err.message)) {
-        throw new BrokerError("conflict", `${user.name} is already a member of ${org.name}; change the role with PATCH`);
-      }
-      throw err;
-    });
-    await announce({ organization_id: org.id, user_ids: [user.id], change: "member_added" });
-    return c.json(viewMember({ userId: user.id, name: user.name, role: row.role, disabledAt: user.disabledAt, joinedAt: row.createdAt }), 201);
-  });
+  route(
+    {
+      method: "post",
+      path: "/{name}/members",
+      summary: "Add a member (the organization's admins)",
+      params: orgName,
+      body: addMemberBody,
+      responses: { 201: json(Member, "Added") },
+      errors: [400, 403, 404, 409, 503],
+    },
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      const { org } = await managedOrg(deps.db, acting, c.req.valid("param").name);
+      const body = await parseJson(c, addMemberBody);
+      const user = await findUserByName(deps.db, body.user);
+      // Insert only: an existing member's role is changed with PATCH, so a retried POST cannot demote.
+      const row = await addNewMember(deps.db, org.id, user.id, body.role, acting).catch((err: unknown) => {
+        if (err instanceof BrokerError && err.code === "conflict" && /already a member/.test(err.message)) {
+          throw new BrokerError("conflict", `${user.name} is already a member of ${org.name}; change the role with PATCH`);
+        }
+        throw err;
+      });
+      await announce({ organization_id: org.id, user_ids: [user.id], change: "member_added" });
+      return c.json(viewMember({ userId: user.id, name: user.name, role: row.role, disabledAt: user.disabledAt, joinedAt: row.createdAt }), 201);
+    },
+  );
 
-  const role = createRoute({
-    method: "patch",
-    path: "/{name}/members/{user}",
-    tags,
-    summary: "Change a member's role (the organization's admins; the last admin stays)",
-    request: { params: memberName, body: jsonBody(changeRoleBody) },
-    responses: { 200: json(Member, "Changed"), ...errors(400, 403, 404, 409, 503) },
-  });
-  declare(app, role, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    const { org } = await managedOrg(deps.db, acting, c.req.valid("param").name);
-    const body = await parseJson(c, changeRoleBody);
-    const user = await memberOf(deps.db, org, c.req.valid("param").user);
-    await changeMemberRole(deps.db, org.id, user.userId, body.role, acting);
-    await announce({ organization_id: org.id, user_ids: [user.userId], change: "role_changed" });
-    return c.json(viewMember((await findMemberByName(deps.db, org.id, user.name))!));
-  });
+  route(
+    {
+      method: "patch",
+      path: "/{name}/members/{user}",
+      summary: "Change a member's role (the organization's admins; the last admin stays)",
+      params: memberName,
+      body: changeRoleBody,
+      responses: { 200: json(Member, "Changed") },
+      errors: [400, 403, 404, 409, 503],
+    },
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      const { org } = await managedOrg(deps.db, acting, c.req.valid("param").name);
+      const body = await parseJson(c, changeRoleBody);
+      const user = await memberOf(deps.db, org, c.req.valid("param").user);
+      await changeMemberRole(deps.db, org.id, user.userId, body.role, acting);
+      await announce({ organization_id: org.id, user_ids: [user.userId], change: "role_changed" });
+      return c.json(viewMember((await findMemberByName(deps.db, org.id, user.name))!));
+    },
+  );
 
-  const remove = createRoute({
-    method: "delete",
-    path: "/{name}/members/{user}",
-    tags,
-    summary: "Remove a member, or leave (the last admin stays)",
-    request: { params: memberName },
-    responses: { 204: { description: "Removed" }, ...errors(403, 404, 409, 503) },
-  });
-  declare(app, remove, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    const name = c.req.valid("param").user;
-    // Leaving is always allowed (unless last admin); removing someone else needs admin rights.
-    const { org } = name === acting.actor.name ? await visibleOrg(deps.db, acting, c.req.valid("param").name) : await managedOrg(deps.db, acting, c.req.valid("param").name);
-    const user = await memberOf(deps.db, org, name);
-    await removeMember(deps.db, org.id, user.userId, acting);
-    await announce({ organization_id: org.id, user_ids: [user.userId], change: "member_removed" });
-    return c.body(null, 204);
-  });
+  route(
+    {
+      method: "delete",
+      path: "/{name}/members/{user}",
+      summary: "Remove a member, or leave (the last admin stays)",
+      params: memberName,
+      responses: { 204: { description: "Removed" } },
+      errors: [403, 404, 409, 503],
+    },
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      const name = c.req.valid("param").user;
+      // Leaving is always allowed (unless last admin); removing someone else needs admin rights.
+      const { org } = name === acting.actor.name ? await visibleOrg(deps.db, acting, c.req.valid("param").name) : await managedOrg(deps.db, acting, c.req.valid("param").name);
+      const user = await memberOf(deps.db, org, name);
+      await removeMember(deps.db, org.id, user.userId, acting);
+      await announce({ organization_id: org.id, user_ids: [user.userId], change: "member_removed" });
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

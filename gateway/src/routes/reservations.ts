@@ -1,6 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { createReservation, deleteReservation, listReservations, type Db } from "@wb/authz";
-import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+import { instant, json, router, routes } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -32,37 +32,41 @@ const tags = ["reservations"];
  */
 export function reservationRoutes(deps: ReservationsDeps) {
   const app = router();
+  const route = routes(app, tags);
 
-  const create = createRoute({
-    method: "post",
-    path: "/",
-    tags,
-    summary: "Reserve a path prefix for a user or an organization (global admins)",
-    request: { body: jsonBody(createBody) },
-    responses: { 201: json(Reservation, "Reserved"), ...errors(400, 403, 404, 409) },
-  });
-  declare(app, create, async (c) => {
-    const acting = await actingOf(c, deps.db);
-    const body = await parseJson(c, createBody);
-    return c.json(await createReservation(deps.db, acting, body), 201);
-  });
+  route(
+    {
+      method: "post",
+      path: "/",
+      summary: "Reserve a path prefix for a user or an organization (global admins)",
+      body: createBody,
+      responses: { 201: json(Reservation, "Reserved") },
+      errors: [400, 403, 404, 409],
+    },
+    async (c) => {
+      const acting = await actingOf(c, deps.db);
+      const body = await parseJson(c, createBody);
+      return c.json(await createReservation(deps.db, acting, body), 201);
+    },
+  );
 
-  const list = createRoute({
-    method: "get",
-    path: "/",
-    tags,
-    summary: "Reservations held by the caller or his organizations (all, for a global admin)",
-    responses: { 200: json(z.object({ reservations: z.array(Reservation) }), "Reservations") },
-  });
-  declare(app, list, async (c) => {
-    return c.json({ reservations: await listReservations(deps.db, (await actingOf(c, deps.db)).actor) });
-  });
+  route(
+    {
+      method: "get",
+      path: "/",
+      summary: "Reservations held by the caller or his organizations (all, for a global admin)",
+      responses: { 200: json(z.object({ reservations: z.array(Reservation) }), "Reservations") },
+    },
+    async (c) => c.json({ reservations: await listReservations(deps.db, (await actingOf(c, deps.db)).actor) }),
+  );
 
-  const remove = createRoute({ method: "delete", path: "/{id}", tags, summary: "Delete a reservation (global admins)", request: { params: z.object({ id: z.string() }) }, responses: { 204: { description: "Deleted" }, ...errors(403, 404) } });
-  declare(app, remove, async (c) => {
-    await deleteReservation(deps.db, await actingOf(c, deps.db), c.req.valid("param").id);
-    return c.body(null, 204);
-  });
+  route(
+    { method: "delete", path: "/{id}", summary: "Delete a reservation (global admins)", params: z.object({ id: z.string() }), responses: { 204: { description: "Deleted" } }, errors: [403, 404] },
+    async (c) => {
+      await deleteReservation(deps.db, await actingOf(c, deps.db), c.req.valid("param").id);
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

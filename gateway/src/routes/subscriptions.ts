@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   createSubscription,
   deleteSubscription,
@@ -8,7 +8,7 @@ import {
   type Db,
   type schema,
 } from "@wb/authz";
-import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+import { instant, json, router, routes } from "../openapi.js";
 import { parseJson } from "../validate.js";
 
 export interface SubscriptionsDeps {
@@ -49,40 +49,44 @@ function view(s: schema.Subscription, consumer: string) {
  */
 export function subscriptionRoutes(deps: SubscriptionsDeps) {
   const app = router();
+  const route = routes(app, tags);
 
-  const create = createRoute({
-    method: "post",
-    path: "/",
-    tags,
-    summary: "Narrow one of the caller's consumers to a path pattern and filters",
-    request: { body: jsonBody(createBody) },
-    responses: { 201: json(Subscription, "Created"), ...errors(400, 403, 404, 409) },
-  });
-  declare(app, create, async (c) => {
-    const body = await parseJson(c, createBody);
-    const userId = c.get("principal").userId;
-    const { subscription, consumer } = await createSubscription(deps.db, userId, {
-      pattern: body.webhook_path_pattern,
-      filters: body.filters,
-      consumer: body.consumer,
-    });
-    await deps.consumers.applyPlan(deps.db, consumer);
-    return c.json(view(subscription, consumer.name), 201);
-  });
+  route(
+    {
+      method: "post",
+      path: "/",
+      summary: "Narrow one of the caller's consumers to a path pattern and filters",
+      body: createBody,
+      responses: { 201: json(Subscription, "Created") },
+      errors: [400, 403, 404, 409],
+    },
+    async (c) => {
+      const body = await parseJson(c, createBody);
+      const userId = c.get("principal").userId;
+      const { subscription, consumer } = await createSubscription(deps.db, userId, {
+        pattern: body.webhook_path_pattern,
+        filters: body.filters,
+        consumer: body.consumer,
+      });
+      await deps.consumers.applyPlan(deps.db, consumer);
+      return c.json(view(subscription, consumer.name), 201);
+    },
+  );
 
-  const list = createRoute({ method: "get", path: "/", tags, summary: "The caller's subscriptions", responses: { 200: json(z.object({ subscriptions: z.array(Subscription) }), "Subscriptions") } });
-  declare(app, list, async (c) => {
+  route({ method: "get", path: "/", summary: "The caller's subscriptions", responses: { 200: json(z.object({ subscriptions: z.array(Subscription) }), "Subscriptions") } }, async (c) => {
     const rows = await listSubscriptions(deps.db, c.get("principal").userId);
     return c.json({ subscriptions: rows.map((s) => view(s, s.consumerName)) });
   });
 
-  const remove = createRoute({ method: "delete", path: "/{id}", tags, summary: "Delete a subscription", request: { params: z.object({ id: z.string() }) }, responses: { 204: { description: "Deleted" }, ...errors(404) } });
-  declare(app, remove, async (c) => {
-    const userId = c.get("principal").userId;
-    const { consumer } = await deleteSubscription(deps.db, userId, c.req.valid("param").id);
-    await deps.consumers.applyPlan(deps.db, consumer);
-    return c.body(null, 204);
-  });
+  route(
+    { method: "delete", path: "/{id}", summary: "Delete a subscription", params: z.object({ id: z.string() }), responses: { 204: { description: "Deleted" } }, errors: [404] },
+    async (c) => {
+      const userId = c.get("principal").userId;
+      const { consumer } = await deleteSubscription(deps.db, userId, c.req.valid("param").id);
+      await deps.consumers.applyPlan(deps.db, consumer);
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

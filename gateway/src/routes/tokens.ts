@@ -1,7 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { announceGrantsChanged, BrokerError, createApiToken, listApiTokens, revokeOwnApiToken, parseDuration, type Db } from "@wb/authz";
-import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+import { instant, json, router, routes } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -75,47 +75,43 @@ function expiryOf(body: z.infer<typeof createBody>, now = Date.now()): Date | un
  */
 export function tokenRoutes(deps: TokensDeps) {
   const app = router();
-  const tags = ["tokens"];
+  const route = routes(app, ["tokens"]);
 
-  const list = createRoute({ method: "get", path: "/", tags, summary: "The caller's API tokens", responses: { 200: json(z.object({ tokens: z.array(Token) }), "His tokens") } });
-  declare(app, list, async (c) => {
+  route({ method: "get", path: "/", summary: "The caller's API tokens", responses: { 200: json(z.object({ tokens: z.array(Token) }), "His tokens") } }, async (c) => {
     const rows = await listApiTokens(deps.db, c.get("principal").userId);
     return c.json({ tokens: rows.map(view) });
   });
 
-  const create = createRoute({
-    method: "post",
-    path: "/",
-    tags,
-    summary: "Create an API token (shown once, in this answer)",
-    request: { body: jsonBody(createBody) },
-    responses: { 201: json(Token.extend({ token: z.string() }), "The token, with its secret value"), ...errors(400) },
-  });
-  declare(app, create, async (c) => {
-    const body = await parseJson(c, createBody);
-    const expiresAt = expiryOf(body);
-    const userId = c.get("principal").userId;
-    const { id, token } = await createApiToken(deps.db, userId, body.name, expiresAt, await actingOf(c, deps.db));
-    const row = (await listApiTokens(deps.db, userId)).find((t) => t.id === id)!;
-    c.header("Cache-Control", "no-store");
-    return c.json({ ...view(row), token }, 201);
-  });
+  route(
+    {
+      method: "post",
+      path: "/",
+      summary: "Create an API token (shown once, in this answer)",
+      body: createBody,
+      responses: { 201: json(Token.extend({ token: z.string() }), "The token, with its secret value") },
+      errors: [400],
+    },
+    async (c) => {
+      const body = await parseJson(c, createBody);
+      const expiresAt = expiryOf(body);
+      const userId = c.get("principal").userId;
+      const { id, token } = await createApiToken(deps.db, userId, body.name, expiresAt, await actingOf(c, deps.db));
+      const row = (await listApiTokens(deps.db, userId)).find((t) => t.id === id)!;
+      c.header("Cache-Control", "no-store");
+      return c.json({ ...view(row), token }, 201);
+    },
+  );
 
-  const revoke = createRoute({
-    method: "delete",
-    path: "/{id}",
-    tags,
-    summary: "Revoke one of the caller's tokens (its NATS connections are closed)",
-    request: { params: id },
-    responses: { 204: { description: "Revoked" }, ...errors(404) },
-  });
-  declare(app, revoke, async (c) => {
-    const userId = c.get("principal").userId;
-    await revokeOwnApiToken(deps.db, userId, c.req.valid("param").id, await actingOf(c, deps.db));
-    // The auth callout closes the NATS connections that use it.
-    await announceGrantsChanged(deps.nc, { user_ids: [userId], change: "token_revoked" });
-    return c.body(null, 204);
-  });
+  route(
+    { method: "delete", path: "/{id}", summary: "Revoke one of the caller's tokens (its NATS connections are closed)", params: id, responses: { 204: { description: "Revoked" } }, errors: [404] },
+    async (c) => {
+      const userId = c.get("principal").userId;
+      await revokeOwnApiToken(deps.db, userId, c.req.valid("param").id, await actingOf(c, deps.db));
+      // The auth callout closes the NATS connections that use it.
+      await announceGrantsChanged(deps.nc, { user_ids: [userId], change: "token_revoked" });
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   announceGrantsChanged,
@@ -12,7 +12,7 @@ import {
   type Db,
   type schema,
 } from "@wb/authz";
-import { declare, errors, instant, json, jsonBody, router } from "../openapi.js";
+import { instant, json, router, routes } from "../openapi.js";
 import { actingOf } from "../middleware/auth.js";
 import { parseJson } from "../validate.js";
 
@@ -50,51 +50,50 @@ export function userRoutes(deps: UsersDeps) {
     await next();
   });
 
-  const list = createRoute({ method: "get", path: "/", tags, summary: "Every user", responses: { 200: json(z.object({ users: z.array(User) }), "Users"), ...errors(403) } });
-  declare(app, list, async (c) => c.json({ users: (await listUsers(deps.db)).map(viewUser) }));
+  const route = routes(app, tags);
 
-  const create = createRoute({
-    method: "post",
-    path: "/",
-    tags,
-    summary: "Create a user",
-    request: { body: jsonBody(createBody) },
-    responses: { 201: json(User, "Created"), ...errors(400, 403, 409) },
-  });
-  declare(app, create, async (c) => {
+  route({ method: "get", path: "/", summary: "Every user", responses: { 200: json(z.object({ users: z.array(User) }), "Users") }, errors: [403] }, async (c) =>
+    c.json({ users: (await listUsers(deps.db)).map(viewUser) }),
+  );
+
+  route({ method: "post", path: "/", summary: "Create a user", body: createBody, responses: { 201: json(User, "Created") }, errors: [400, 403, 409] }, async (c) => {
     const body = await parseJson(c, createBody);
     return c.json(viewUser(await createUser(deps.db, { name: body.name, isAdmin: body.admin }, await actingOf(c, deps.db))), 201);
   });
 
-  const get = createRoute({ method: "get", path: "/{name}", tags, summary: "One user", request: { params: name }, responses: { 200: json(User, "The user"), ...errors(403, 404) } });
-  declare(app, get, async (c) => c.json(viewUser(await findUserByName(deps.db, c.req.valid("param").name))));
+  route({ method: "get", path: "/{name}", summary: "One user", params: name, responses: { 200: json(User, "The user") }, errors: [403, 404] }, async (c) =>
+    c.json(viewUser(await findUserByName(deps.db, c.req.valid("param").name))),
+  );
 
-  const patch = createRoute({
-    method: "patch",
-    path: "/{name}",
-    tags,
-    summary: "Disable or enable a user, grant or take admin rights (not one's own)",
-    request: { params: name, body: jsonBody(patchBody) },
-    responses: { 200: json(User, "Changed"), ...errors(400, 403, 404, 409) },
-  });
-  declare(app, patch, async (c) => {
-    const body = await parseJson(c, patchBody);
-    let user = await findUserByName(deps.db, c.req.valid("param").name);
-    const acting = await actingOf(c, deps.db);
-    if (user.id === c.get("principal").userId && (body.disabled === true || body.admin === false)) {
-      throw new BrokerError("conflict", "you cannot disable yourself or take your own admin rights; ask another admin");
-    }
-    if (body.admin !== undefined && body.admin !== user.isAdmin) user = await setUserAdmin(deps.db, user.id, body.admin, acting);
-    if (body.disabled === true && !user.disabledAt) {
-      user = await disableUser(deps.db, user.id, acting);
-      // As the CLI does: the gateways' reconcilers recheck his durables at once.
-      await announceGrantsChanged(deps.nc, { user_ids: [user.id], change: "user_disabled" });
-    } else if (body.disabled === false && user.disabledAt) {
-      user = await enableUser(deps.db, user.id, acting);
-      await announceGrantsChanged(deps.nc, { user_ids: [user.id], change: "user_enabled" });
-    }
-    return c.json(viewUser(user));
-  });
+  route(
+    {
+      method: "patch",
+      path: "/{name}",
+      summary: "Disable or enable a user, grant or take admin rights (not one's own)",
+      params: name,
+      body: patchBody,
+      responses: { 200: json(User, "Changed") },
+      errors: [400, 403, 404, 409],
+    },
+    async (c) => {
+      const body = await parseJson(c, patchBody);
+      let user = await findUserByName(deps.db, c.req.valid("param").name);
+      const acting = await actingOf(c, deps.db);
+      if (user.id === c.get("principal").userId && (body.disabled === true || body.admin === false)) {
+        throw new BrokerError("conflict", "you cannot disable yourself or take your own admin rights; ask another admin");
+      }
+      if (body.admin !== undefined && body.admin !== user.isAdmin) user = await setUserAdmin(deps.db, user.id, body.admin, acting);
+      if (body.disabled === true && !user.disabledAt) {
+        user = await disableUser(deps.db, user.id, acting);
+        // As the CLI does: the gateways' reconcilers recheck his durables at once.
+        await announceGrantsChanged(deps.nc, { user_ids: [user.id], change: "user_disabled" });
+      } else if (body.disabled === false && user.disabledAt) {
+        user = await enableUser(deps.db, user.id, acting);
+        await announceGrantsChanged(deps.nc, { user_ids: [user.id], change: "user_enabled" });
+      }
+      return c.json(viewUser(user));
+    },
+  );
 
   return app;
 }
