@@ -49,6 +49,8 @@ export function decodeToken(token: string): string {
   if (!/^(?:[A-Za-z0-9_-]|~[0-9A-F]{2})+$/.test(token)) {
     throw new SubjectError("path_invalid", `not an encoded subject token: ${JSON.stringify(token)}`);
   }
+  // Nothing escaped (the common case, read for every delivered message): the token is the text.
+  if (!token.includes("~")) return token;
   const bytes: number[] = [];
   for (let i = 0; i < token.length; ) {
     if (token[i] === "~") {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AckTokens } from "./ack-token.js";
 
@@ -17,6 +17,13 @@ describe("AckTokens", () => {
 
   it("is stateless: another instance with the same key (another gateway, a restart) opens it", () => {
     expect(new AckTokens(Buffer.from(key)).open(durable, tokens.issue(durable, 7))).toEqual({ seq: 7, deliveryCount: 1 });
+  });
+
+  it("keeps its MAC: HMAC-SHA256 under the HKDF-derived key, so handles issued by earlier versions still open", () => {
+    const derived = Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), "webhook-broker ack token v1", 32));
+    const mac = (input: string) => createHmac("sha256", derived).update(input).digest().subarray(0, 16).toString("base64url");
+    expect(tokens.issue(durable, 7)).toBe(`7.${mac(`${durable}:7`)}`);
+    expect(tokens.issue(durable, 7, 3)).toBe(`7.3.${mac(`${durable}:7:3`)}`);
   });
 
   it("refuses a token of another durable, or made with another key", () => {

@@ -143,11 +143,13 @@ describe("pull and ack", () => {
 
   it("validates its input with clear errors", async () => {
     const u = await broker.user();
-    for (const q of ["limit=0", "limit=abc", "wait=soon", "consumer=../x", "after_id=-1"]) {
+    for (const q of ["limit=0", "limit=1001", "limit=abc", "wait=soon", "consumer=../x", "after_id=-1"]) {
       const r = await pull(broker.url, u.token, q);
       expect(r.status, q).toBe(400);
       expect(r.body.error.code).toBe("invalid_request");
     }
+    // The largest page is accepted (as many as one ack request settles).
+    expect((await pull(broker.url, u.token, "limit=1000")).status).toBe(200);
     for (const bad of [[], ["1"], [1.5], [-1]]) {
       expect((await ack(broker.url, u.token, bad)).status).toBe(400);
     }

@@ -98,7 +98,8 @@ export async function openRead(db: Db, userId: string, q: Parameters<typeof pars
 export const payloadEncoding = z.enum(["auto", "base64"]).default("auto");
 
 const pullQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  // Up to 1,000: as many as one ack request settles, so a reader catching up pulls and acks in pairs.
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
   wait: z.string().default("0s"),
   consumer: consumerName.default("default"),
   after_id: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),

@@ -41,7 +41,7 @@ import { httpRequest, keepAliveAgent } from "./http.js";
 import { cpuMeter, rssMiB } from "./proc.js";
 import { REPO_ROOT, spawnNode, waitForAnnouncedPort, waitForHttpOk, type NodeChild } from "./processes.js";
 import { formatProfileSummary, readProfile } from "./profile.js";
-import { evaluateTargets, formatResults, formatTargets, ROW, type BenchReport, type Row } from "./report.js";
+import { DRAIN_BIG_PAGE, evaluateTargets, formatResults, formatTargets, ROW, type BenchReport, type Row } from "./report.js";
 import { median, parseBenchDuration, parseEnvPairs, summarize } from "./stats.js";
 import { runWrk, wrkErrors, writeWrkScript, type SignedDelivery } from "./wrk.js";
 import type { CalloutBenchContext, CalloutMeasurement } from "./types.js";
@@ -502,15 +502,24 @@ async function main(): Promise<void> {
       report.rows.push({ name: ROW.httpDrain, unit: "msgs/s", rate: http.rate, cpu: meter.stop(), note: `${http.messages} msgs, batches of 100` });
       agent.destroy();
       log(`HTTP drain: ${http.messages} messages in ${http.seconds.toFixed(2)} s = ${http.rate.toFixed(0)} msgs/s (${elapsed()})`);
-      // The same messages again through a second consumer, settled by ack_token (no per-id lookup).
-      const tokenAgent = keepAliveAgent(2);
-      const created = await httpRequest(tokenAgent, "POST", `${gatewayUrl}/api/v1/consumers`, { authorization: `Bearer ${seeded.ingest.token}`, "content-type": "application/json" }, JSON.stringify({ name: "bytoken", start: "all" }));
-      if (created.status !== 201) throw new Error(`POST /api/v1/consumers: ${created.status} ${created.body.toString().slice(0, 300)}`);
-      meter = cpuMeter({ gateway: gateway.pid, nats: pids.nats, postgres: pids.postgres });
-      const byToken = await httpDrain(tokenAgent, gatewayUrl, seeded.ingest.token, http.messages, { consumer: "bytoken", ackBy: "tokens" });
-      report.rows.push({ name: ROW.httpDrainTokens, unit: "msgs/s", rate: byToken.rate, cpu: meter.stop(), note: `${byToken.messages} msgs, batches of 100` });
-      tokenAgent.destroy();
-      log(`HTTP drain by token: ${byToken.messages} messages in ${byToken.seconds.toFixed(2)} s = ${byToken.rate.toFixed(0)} msgs/s (${elapsed()})`);
+      /** The same messages again through a consumer of their own (`name`, from the start), settled by ack_token (no per-id lookup). */
+      const drainByToken = async (name: string, batch: number) => {
+        const tokenAgent = keepAliveAgent(2);
+        const created = await httpRequest(tokenAgent, "POST", `${gatewayUrl}/api/v1/consumers`, { authorization: `Bearer ${seeded.ingest.token}`, "content-type": "application/json" }, JSON.stringify({ name, start: "all" }));
+        if (created.status !== 201) throw new Error(`POST /api/v1/consumers: ${created.status} ${created.body.toString().slice(0, 300)}`);
+        const meter = cpuMeter({ gateway: gateway.pid, nats: pids.nats, postgres: pids.postgres });
+        const drained = await httpDrain(tokenAgent, gatewayUrl, seeded.ingest.token, http.messages, { consumer: name, ackBy: "tokens", batch });
+        const cpu = meter.stop();
+        tokenAgent.destroy();
+        return { drained, cpu };
+      };
+      const byToken = await drainByToken("bytoken", 100);
+      report.rows.push({ name: ROW.httpDrainTokens, unit: "msgs/s", rate: byToken.drained.rate, cpu: byToken.cpu, note: `${byToken.drained.messages} msgs, batches of 100` });
+      log(`HTTP drain by token: ${byToken.drained.messages} messages in ${byToken.drained.seconds.toFixed(2)} s = ${byToken.drained.rate.toFixed(0)} msgs/s (${elapsed()})`);
+      // A reader catching up on a backlog asks for the largest page.
+      const bigPage = await drainByToken("bigpage", DRAIN_BIG_PAGE);
+      report.rows.push({ name: ROW.httpDrainBigPage, unit: "msgs/s", rate: bigPage.drained.rate, cpu: bigPage.cpu, note: `${bigPage.drained.messages} msgs, batches of ${DRAIN_BIG_PAGE}` });
+      log(`HTTP drain by token, pages of ${DRAIN_BIG_PAGE}: ${bigPage.drained.messages} messages in ${bigPage.drained.seconds.toFixed(2)} s = ${bigPage.drained.rate.toFixed(0)} msgs/s (${elapsed()})`);
       meter = cpuMeter({ gateway: gateway.pid, nats: pids.nats, postgres: pids.postgres });
       const raw = await rawDrain(admin, jetstream(admin), gatewayConfig.STREAM_NAME, "bench_raw", http.messages);
       report.rows.push({ name: ROW.rawDrain, unit: "msgs/s", rate: raw.rate, cpu: meter.stop(), note: `${raw.messages} msgs, batches of 100` });
