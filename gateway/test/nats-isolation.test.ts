@@ -45,49 +45,76 @@ async function collect(nc: NatsConnection, subject: string, ms: number): Promise
   );
 }
 
-describe("attack 5, inbox injection over NATS", () => {
-  it("a pull with another user's inbox as reply delivers nothing to him; the same pull to one's own inbox works", async () => {
-    const [alice, mallory] = [await broker.user(), await broker.user()];
-    const [aliceMe, malloryMe] = [await me(alice), await me(mallory)];
-    // Something in Mallory's own durable to push at Alice.
-    const own = await callApi(broker.url, mallory.token, "POST", "/endpoints", { path: `u/${mallory.name}/gh`, provider: "github" });
-    expect(own.status).toBe(201);
-    const marker = randomUUID();
-    expect((await postGithub(`${broker.url}/webhook/u/${mallory.name}/gh`, { secret: own.body.secret, body: JSON.stringify({ marker }) })).status).toBe(202);
-
-    const aliceNc = await connectAs(alice, aliceMe);
-    const malloryNc = await connectAs(mallory, malloryMe);
-    try {
-      const durable = malloryMe.nats.consumers.find((c) => c.name === "default")!.durable_name;
-      const next = `${malloryMe.nats.api_prefix}.CONSUMER.MSG.NEXT.${malloryMe.nats.stream}.${durable}`;
-      const js = jetstream(malloryNc, { apiPrefix: malloryMe.nats.api_prefix });
-      const c = await js.consumers.get(malloryMe.nats.stream, durable);
-      // The delivery is waiting in his durable (its filters follow his new endpoint).
-      await me(mallory);
-      await expect.poll(async () => (await c.info()).num_pending, { timeout: 10_000 }).toBeGreaterThan(0);
-      // Alice listens on everything she may: her whole inbox prefix.
-      const aliceGot = collect(aliceNc, `${aliceMe.nats.inbox_prefix}.>`, 3_000);
-      // Mallory knows her user id (it is in shared endpoints' owner field), not her inbox token:
-      // he aims at the prefix as it was built before (id only) and at the id with some token.
-      expect(aliceMe.nats.inbox_prefix).toMatch(/^_INBOX_[0-9a-f]{32}_[0-9a-f]{32}$/);
-      const id = alice.id.replace(/-/g, "");
-      for (const target of [`_INBOX_${id}.x`, `_INBOX_${id}_${"0".repeat(32)}.x`]) {
-        malloryNc.publish(next, JSON.stringify({ batch: 1, expires: 1_000_000_000 }), { reply: target });
-      }
-      await malloryNc.flush().catch(() => {});
-      expect((await aliceGot).filter((s) => s.includes(marker))).toEqual([]);
-
-      // Positive control: the same pull with his own inbox as reply hands him the message.
-      const m = await c.next({ expires: 5_000 });
-      expect(m?.string()).toContain(marker);
-      m?.ack();
-    } finally {
+/**
+ * Alice and Mallory connected over NATS, one delivery (with `marker`) waiting in Mallory's own
+ * durable, and what a pull request for it looks like.
+ */
+async function injectionSetUp() {
+  const [alice, mallory] = [await broker.user(), await broker.user()];
+  const [aliceMe, malloryMe] = [await me(alice), await me(mallory)];
+  const own = await callApi(broker.url, mallory.token, "POST", "/endpoints", { path: `u/${mallory.name}/gh`, provider: "github" });
+  expect(own.status).toBe(201);
+  const marker = randomUUID();
+  expect((await postGithub(`${broker.url}/webhook/u/${mallory.name}/gh`, { secret: own.body.secret, body: JSON.stringify({ marker }) })).status).toBe(202);
+  const aliceNc = await connectAs(alice, aliceMe);
+  const malloryNc = await connectAs(mallory, malloryMe);
+  const durable = malloryMe.nats.consumers.find((c) => c.name === "default")!.durable_name;
+  const c = await jetstream(malloryNc, { apiPrefix: malloryMe.nats.api_prefix }).consumers.get(malloryMe.nats.stream, durable);
+  // The delivery is waiting in his durable (its filters follow his new endpoint).
+  await me(mallory);
+  await expect.poll(async () => (await c.info()).num_pending, { timeout: 10_000 }).toBeGreaterThan(0);
+  return {
+    alice,
+    aliceMe,
+    aliceNc,
+    malloryNc,
+    marker,
+    consumer: c,
+    /** A pull of one message from Mallory's durable, answered to `reply`. */
+    pullTo: (reply: string) => malloryNc.publish(`${malloryMe.nats.api_prefix}.CONSUMER.MSG.NEXT.${malloryMe.nats.stream}.${durable}`, JSON.stringify({ batch: 1, expires: 1_000_000_000 }), { reply }),
+    async close() {
       await aliceNc.close();
       await malloryNc.close().catch(() => {});
+    },
+  };
+}
+
+describe("attack 5, inbox injection over NATS", () => {
+  it("a pull with another user's inbox as reply delivers nothing to him; the same pull to one's own inbox works", async () => {
+    const t = await injectionSetUp();
+    try {
+      // Alice listens on everything she may: her whole inbox prefix.
+      const aliceGot = collect(t.aliceNc, `${t.aliceMe.nats.inbox_prefix}.>`, 3_000);
+      // Mallory knows her user id (it is in shared endpoints' owner field), not her inbox token:
+      // he aims at the prefix as it was built before (id only) and at the id with some token.
+      expect(t.aliceMe.nats.inbox_prefix).toMatch(/^_INBOX_[0-9a-f]{32}_[0-9a-f]{32}$/);
+      const id = t.alice.id.replace(/-/g, "");
+      for (const target of [`_INBOX_${id}.x`, `_INBOX_${id}_${"0".repeat(32)}.x`]) t.pullTo(target);
+      await t.malloryNc.flush().catch(() => {});
+      expect((await aliceGot).filter((s) => s.includes(t.marker))).toEqual([]);
+
+      // Positive control: the same pull with his own inbox as reply hands him the message.
+      const m = await t.consumer.next({ expires: 5_000 });
+      expect(m?.string()).toContain(t.marker);
+      m?.ack();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("the inbox token is the whole defence: aimed at another user's real inbox prefix, the same pull delivers there (nats-server has no permission on reply subjects)", async () => {
+    const t = await injectionSetUp();
+    try {
+      const aliceGot = collect(t.aliceNc, `${t.aliceMe.nats.inbox_prefix}.>`, 3_000);
+      // Had Mallory learnt Alice's inbox prefix (it is shown only to her), the server would let him aim at it.
+      t.pullTo(`${t.aliceMe.nats.inbox_prefix}.x`);
+      await t.malloryNc.flush();
+      expect((await aliceGot).filter((s) => s.includes(t.marker))).toHaveLength(1);
+    } finally {
+      await t.close();
     }
   });
 });
-
 
 describe("per-connection limits of callout users", () => {
   /** Status errors the connection reports, as text. */

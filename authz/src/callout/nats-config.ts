@@ -37,13 +37,13 @@ export interface CalloutConfigOptions {
 }
 
 /**
- * What a callout user may consume. nats-server 2.10 in config mode ignores the limits in a
+ * What a callout user may consume. nats-server in config mode (2.15.1 checked: authz/test/callout-jwt-limits.test.ts) ignores the limits in a
  * callout-issued user JWT (it keeps only the permissions: server/auth_callout.go clears the JWT
  * before applying limits), so they are enforced as the CLIENTS account's limits, which the
  * server applies to every connection of the account: subscriptions and payload per connection,
  * connections for the account as a whole. The user JWT carries the same subscription and payload
  * limits for servers that do apply them. A per-user connection count or a data rate is not
- * something 2.10 config mode can enforce (see README, "NATS hardening").
+ * something config mode can enforce (see README, "NATS hardening").
  */
 export interface ClientLimits {
   /** Connections of all callout users together (account-wide). */
@@ -114,7 +114,7 @@ export function calloutNatsConfig(opts: CalloutConfigOptions): CalloutConfigBloc
   # the stream (a forged pull-request reply subject resolves in this account, not in APP).
   ${CLIENTS_ACCOUNT} {
     # Per connection (subscriptions, payload) and for the account (connections); the user JWT's
-    # own limits are not applied by nats-server 2.10 to callout users.
+    # own limits are not applied by nats-server (2.15.1 checked) to callout users.
     limits { max_connections: ${limits.maxConnections}, max_subscriptions: ${limits.maxSubscriptions}, max_payload: ${limits.maxPayload} }
     imports: [
       { service: { account: APP, subject: ${q(next)} }, to: ${q(renamed(next))} }
