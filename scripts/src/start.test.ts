@@ -236,33 +236,31 @@ describe.sequential("pnpm start", () => {
     expect(refusal(s)).toMatch(/NATS_URL: 'http:\/\/127\.0\.0\.1:4222' is not a nats:\/\/ or tls:\/\/ URL/);
   });
 
-  it("a taken PORT: one line naming it, before nats-server or PostgreSQL start", async () => {
+  /** A start while another process listens on `port`: it must exit 1; returns what it logged. */
+  async function startBesideListener(port: string): Promise<Started> {
     const taken: Server = createServer();
-    await new Promise<void>((r) => taken.listen(Number(ports.PORT), "0.0.0.0", r));
+    await new Promise<void>((r) => taken.listen(Number(port), "0.0.0.0", r));
     try {
       const s = spawnStart(env());
       cleanup.push(s.proc);
       expect(await within(s.exited, 30_000, "the start exits")).toBe(1);
-      expect(refusal(s)).toMatch(new RegExp(`PORT: port ${ports.PORT} is already in use by another process; stop it or set PORT to a free port`));
+      // The other process's listener is untouched.
+      expect(taken.listening).toBe(true);
+      return s;
     } finally {
       await new Promise((r) => taken.close(r));
     }
+  }
+
+  it("a taken PORT: one line naming it, before nats-server or PostgreSQL start", async () => {
+    const s = await startBesideListener(ports.PORT);
+    expect(refusal(s)).toMatch(new RegExp(`PORT: port ${ports.PORT} is already in use by another process; stop it or set PORT to a free port`));
   });
 
   it("a taken CALLOUT_METRICS_PORT (another install's callout): one line naming it, before nats-server or PostgreSQL start", async () => {
-    const taken: Server = createServer();
-    await new Promise<void>((r) => taken.listen(Number(ports.CALLOUT_METRICS_PORT), "0.0.0.0", r));
-    try {
-      const s = spawnStart(env());
-      cleanup.push(s.proc);
-      expect(await within(s.exited, 30_000, "the start exits")).toBe(1);
-      expect(refusal(s)).toBe(`CALLOUT_METRICS_PORT: port ${ports.CALLOUT_METRICS_PORT} is already in use by another process; stop it or set CALLOUT_METRICS_PORT to a free port (or off)`);
-      expect(logLines(s).map((l) => l.msg)).not.toContainEqual(expect.stringMatching(/^(nats-server|PostgreSQL) /));
-      // The other install's listener is untouched.
-      expect(taken.listening).toBe(true);
-    } finally {
-      await new Promise((r) => taken.close(r));
-    }
+    const s = await startBesideListener(ports.CALLOUT_METRICS_PORT);
+    expect(refusal(s)).toBe(`CALLOUT_METRICS_PORT: port ${ports.CALLOUT_METRICS_PORT} is already in use by another process; stop it or set CALLOUT_METRICS_PORT to a free port (or off)`);
+    expect(logLines(s).map((l) => l.msg)).not.toContainEqual(expect.stringMatching(/^(nats-server|PostgreSQL) /));
   });
 
   it("a CALLOUT_METRICS_PORT that is no port: one line naming it", async () => {
