@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { bodyCeiling } from "../src/body.js";
 import { parseRateLimit } from "../src/config.js";
 import { createLogger } from "@wb/authz";
@@ -32,6 +32,16 @@ async function gatewayWith(over: Partial<typeof broker.config>): Promise<Running
   return g;
 }
 
+/**
+ * An endpoint `g` serves: `broker.endpoint()` waits only for the gateways the broker started, and
+ * `g` learns of it from the same announcement a few ms later (a 404 before that was this file's flake).
+ */
+async function endpointOn(g: RunningGateway): Promise<{ id: string; path: string; secret: string }> {
+  const ep = await broker.endpoint({ userId: owner.id });
+  await vi.waitFor(() => expect(g.endpoints.peek(ep.path.split("/"))?.id).toBe(ep.id), { timeout: 10_000, interval: 10 });
+  return ep;
+}
+
 /** A signed GitHub delivery, sent from a chosen local address (127.0.0.0/8 is all loopback on Linux). */
 async function send(url: string, path: string, secret: string, localAddress = "127.0.0.1"): Promise<{ status: number; retryAfter?: string; body: any }> {
   const body = '{"zen":"Keep it logically awesome."}';
@@ -50,8 +60,8 @@ async function send(url: string, path: string, secret: string, localAddress = "1
 describe("rate limits (per gateway process)", () => {
   it("limits each endpoint on its own: 429 with Retry-After, nothing stored", async () => {
     const g = await gatewayWith({ RATE_LIMIT_PER_ENDPOINT: parseRateLimit("2/m")!, RATE_LIMIT_PER_CLIENT: null });
-    const a = await broker.endpoint({ userId: owner.id });
-    const b = await broker.endpoint({ userId: owner.id });
+    const a = await endpointOn(g);
+    const b = await endpointOn(g);
     expect((await send(g.url, a.path, a.secret)).status).toBe(202);
     expect((await send(g.url, a.path, a.secret)).status).toBe(202);
     const before = await stream.count();
@@ -68,7 +78,7 @@ describe("rate limits (per gateway process)", () => {
 
   it("limits each client address on its own, before any work (404s count too)", async () => {
     const g = await gatewayWith({ RATE_LIMIT_PER_ENDPOINT: null, RATE_LIMIT_PER_CLIENT: parseRateLimit("1/h:3")! });
-    const ep = await broker.endpoint({ userId: owner.id });
+    const ep = await endpointOn(g);
     expect((await send(g.url, ep.path, ep.secret, "127.0.0.2")).status).toBe(202);
     expect((await send(g.url, "no/such/endpoint", ep.secret, "127.0.0.2")).status).toBe(404);
     expect((await send(g.url, ep.path, ep.secret, "127.0.0.2")).status).toBe(202);
@@ -111,7 +121,7 @@ describe("slow clients", () => {
   let ep: { path: string; secret: string };
   beforeAll(async () => {
     g = await gatewayWith({ HEADERS_TIMEOUT: 400, REQUEST_TIMEOUT: 1_000 });
-    ep = await broker.endpoint({ userId: owner.id });
+    ep = await endpointOn(g);
   });
 
   it("cuts off a body that trickles in (slowloris) at the request timeout, storing nothing", async () => {

@@ -18,7 +18,9 @@ beforeAll(async () => {
   // Its own server: every broker stream takes `wh.>`, so two cannot share one.
   nats = await startPrivateNats();
   nc = await connectAdmin(nats);
-  jsm = await jetstreamManager(nc);
+  // 1,000 consumer creations in rounds of 100 (one fsynced state file each): under a loaded CI
+  // machine a round can outlast the client's default 5 s request timeout.
+  jsm = await jetstreamManager(nc, { timeout: 30_000 });
 });
 afterAll(async () => {
   await nc?.close();
