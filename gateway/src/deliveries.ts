@@ -181,6 +181,41 @@ export async function lookup(jsm: JetStreamManager, stream: string, seq: number)
   }
 }
 
+/** Most messages one batch lookup reads (the ack routes take at most 1,000 ids). */
+const MAX_LOOKUP_BATCH = 2_000;
+
+/**
+ * The endpoint ids of stored messages by sequence (a sequence with no message is absent). Ids a
+ * reader acks are mostly consecutive (he acks the page he just pulled), so when they are dense
+ * (the span from the lowest to the highest is at most twice their number) they are read with one
+ * batch direct get over the span instead of one request per id; anything else, or a batch that
+ * fails, falls back to one lookup per id.
+ */
+export async function lookupMany(jsm: JetStreamManager, stream: string, seqs: readonly number[]): Promise<Map<number, string>> {
+  const found = new Map<number, string>();
+  if (seqs.length === 0) return found;
+  const wanted = new Set(seqs);
+  const min = Math.min(...seqs);
+  const span = Math.max(...seqs) - min + 1;
+  if (seqs.length > 1 && span <= Math.min(2 * wanted.size, MAX_LOOKUP_BATCH)) {
+    try {
+      for await (const m of await jsm.direct.getBatch(stream, { seq: min, batch: span })) {
+        if (wanted.has(m.seq)) found.set(m.seq, endpointOfSubject(m.subject));
+        if (m.seq >= min + span - 1) break;
+      }
+      return found;
+    } catch {
+      // Not answered as a batch (an older server, nothing stored from min on): one by one.
+      found.clear();
+    }
+  }
+  const each = await Promise.all(seqs.map((seq) => lookup(jsm, stream, seq)));
+  seqs.forEach((seq, i) => {
+    if (each[i] !== undefined) found.set(seq, each[i]!);
+  });
+  return found;
+}
+
 /** Whether a stored delivery passes a read's query filters (`source`, `event`, `endpoint_id`, `path`). */
 export function passesQuery(f: QueryFilter, m: { subject: string; headers?: StoredHeaders }): boolean {
   const p = parseDeliverySubject(m.subject);

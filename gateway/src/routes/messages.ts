@@ -28,7 +28,7 @@ import type { NatsLink } from "../nats/link.js";
 import type { SettledJournal } from "../nats/settled-journal.js";
 import { natsDown } from "../nats/publish-errors.js";
 import type { Config } from "../config.js";
-import { deliveryFilter, fromJsMsg, lookup, passesQuery, renderPage } from "../deliveries.js";
+import { deliveryFilter, fromJsMsg, lookupMany, passesQuery, renderPage } from "../deliveries.js";
 import { parseQueryFilter, type QueryFilter } from "../query-filter.js";
 import { takeWaiting, type Delivery } from "../nats/take-waiting.js";
 import { declare, errors, json, jsonBody, router } from "../openapi.js";
@@ -246,8 +246,8 @@ export function messageRoutes(deps: MessagesDeps) {
     if (ids.length > 0) {
       const readable = new Set(await readableEndpointIds(deps.db, principalId));
       // Foreign and unknown ids get the same answer, so ids cannot be probed.
-      const found = await Promise.all(ids.map((seq) => lookup(deps.jsm, stream, seq)));
-      const missing = ids.find((_, i) => !found[i] || !readable.has(found[i]!));
+      const found = await lookupMany(deps.jsm, stream, ids);
+      const missing = ids.find((seq) => !readable.has(found.get(seq) ?? ""));
       if (missing !== undefined) throw new BrokerError("message_not_found", `message ${missing} not found`);
     }
     const unique = [...new Set([...fromTokens, ...ids])];
