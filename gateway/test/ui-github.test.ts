@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startFakeGitHub, startTestBroker, type FakeGitHub, type TestBroker } from "@wb/test-support";
+import { bearer, startFakeGitHub, startPgProxy, startTestBroker, type FakeGitHub, type TestBroker } from "@wb/test-support";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const SHOTS = join(import.meta.dirname, "../../docs/screenshots");
@@ -157,5 +157,29 @@ describe("Sign in with GitHub in the inspector (Chromium)", () => {
     await page.waitForURL(/\/ui\/login\?failed=github_access_denied$/);
     expect(await page.getByRole("alert").textContent()).toContain("You declined the authorization on GitHub.");
     expect(await cookie(context, "wb_ui")).toBeUndefined();
+  });
+  it("an expired session during a database outage is not signed out: 503, cookies kept; once back, refreshed", async () => {
+    const proxy = await startPgProxy(broker.config.DATABASE_URL);
+    const gateway = await broker.anotherGateway({ DATABASE_URL: proxy.url, PORT: "0" });
+    try {
+      const u = await broker.user();
+      // A session whose refresh token is good, beside an access cookie the API refuses (401) even
+      // while the database is down, so the inspector turns to the refresh, which needs the database.
+      const s = await broker.signIn(u.id, { now: Date.now() - Number(broker.config.ACCESS_TOKEN_TTL) - 60_000 });
+      expect(await me(s.access_token)).toBe(401);
+      const cookies = `wb_ui=expired; wb_ui_session=${"k".repeat(32)}.${s.refresh_token}`;
+      proxy.setMode("down");
+      const down = await fetch(`${gateway.url}/ui/endpoints`, { headers: { cookie: cookies }, redirect: "manual" });
+      expect(down.status).toBe(503);
+      expect(down.headers.getSetCookie()).toEqual([]);
+      proxy.setMode("up");
+      const up = await fetch(`${gateway.url}/ui/endpoints`, { headers: { cookie: cookies }, redirect: "manual" });
+      expect(up.status).toBe(200);
+      expect(up.headers.getSetCookie().find((c) => c.startsWith("wb_ui_session="))?.split(";")[0]).not.toBe(`wb_ui_session=${"k".repeat(32)}.${s.refresh_token}`);
+    } finally {
+      proxy.setMode("up");
+      await gateway.close();
+      await proxy.close();
+    }
   });
 });

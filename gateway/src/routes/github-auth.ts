@@ -64,6 +64,7 @@ export function githubAuthRoutes(deps: GitHubAuthDeps) {
     responses: {
       200: { description: "Signed in", content: { "application/json": { schema: SignedInSchema }, "text/html": { schema: z.string() } } },
       201: { description: "Signed in for the first time (the user was created)", content: { "application/json": { schema: SignedInSchema }, "text/html": { schema: z.string() } } },
+      303: { description: "A sign-in to the web inspector (to=ui) that failed: back to /ui/login?failed=<error code>" },
       ...errors(400, 403, 404, 502, 503),
     },
   });

@@ -88,8 +88,8 @@ export function uiRoutes(deps: UiDeps) {
    * live tail's stream beside a page), so one refresh per token runs, and its answer is reused
    * by requests that arrive with that token within a minute (on this gateway).
    */
-  const refreshing = new Map<string, { at: number; answer: Promise<Refreshed | undefined> }>();
-  const refresh = (refreshToken: string): Promise<Refreshed | undefined> => {
+  const refreshing = new Map<string, { at: number; answer: Promise<Refreshed | "refused" | "unavailable"> }>();
+  const refresh = (refreshToken: string): Promise<Refreshed | "refused" | "unavailable"> => {
     const now = Date.now();
     for (const [k, v] of refreshing) if (now - v.at > REFRESH_REUSE_MS) refreshing.delete(k);
     const key = createHash("sha256").update(refreshToken).digest("base64url");
@@ -97,8 +97,14 @@ export function uiRoutes(deps: UiDeps) {
     if (!entry) {
       const answer = (async () => {
         const res = await deps.api("/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token: refreshToken }) });
-        return res.status === 200 ? ((await res.json()) as Refreshed) : undefined;
-      })();
+        if (res.status === 200) return (await res.json()) as Refreshed;
+        if (res.status < 500) return "refused"; // spent, expired or revoked: that stays so
+        refreshing.delete(key); // the database down: the next request tries again
+        return "unavailable";
+      })().catch((): "unavailable" => {
+        refreshing.delete(key);
+        return "unavailable";
+      });
       entry = { at: now, answer };
       refreshing.set(key, entry);
     }
@@ -143,7 +149,9 @@ export function uiRoutes(deps: UiDeps) {
     if (me.status === 401 && github) {
       // A GitHub session whose access token expired: refresh it, keep the same CSRF key.
       const fresh = await refresh(github.refresh);
-      if (fresh) {
+      // Not signed out for an outage: the same cookies work once the API is back.
+      if (fresh === "unavailable") return c.html(<Page title="Unavailable" notice={{ text: "The session could not be renewed right now; try again shortly.", error: true }} />, 503);
+      if (fresh !== "refused") {
         token = fresh.access_token;
         github = { key: github.key, refresh: fresh.refresh_token };
         refreshed = true;
