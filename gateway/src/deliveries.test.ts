@@ -57,7 +57,7 @@ describe("renderMessage", () => {
   });
 
   it("returns base64 for bodies that are not a JSON object or array: invalid JSON, scalars, binary, empty", () => {
-    for (const raw of ['{"a":', "42", '"text"', "null", "", "\u00ff\u0000", "[1,2] trailing"]) {
+    for (const raw of ['{"a":', "42", '"text"', "null", "", "\u00ff\u0000", "[1,2] trailing", " 42", '\n "text"', "  ", " \r\n\tnull"]) {
       const data = raw === "\u00ff\u0000" ? new Uint8Array([0xff, 0x00]) : bytes(raw);
       const out = JSON.parse(renderMessage(stored(data)));
       expect(out.payload_encoding, JSON.stringify(raw)).toBe("base64");
@@ -66,6 +66,8 @@ describe("renderMessage", () => {
     // Not UTF-8 but looks like JSON: base64 too, so no byte is lost.
     const latin1 = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]);
     expect(JSON.parse(renderMessage(stored(latin1))).payload_encoding).toBe("base64");
+    // Leading whitespace does not change the rule: an object or array after it is inline.
+    expect(JSON.parse(renderMessage(stored(bytes(' \n {"a":1}')))).payload).toEqual({ a: 1 });
   });
 
   it("inlines JSON up to MAX_JSON_DEPTH levels; deeper is base64 (parsers such as jq and Python's refuse it)", () => {

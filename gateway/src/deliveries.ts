@@ -125,9 +125,11 @@ function renderParts(m: StoredMessage, opts: { base64?: boolean }): { head: stri
 /** Whether a body is returned inline as JSON: a JSON text (in practice an object or array) within MAX_JSON_DEPTH. */
 function isInlineJson(data: Uint8Array): boolean {
   if (data.byteLength === 0 || data.byteLength > MAX_JSON_INSPECT) return false;
-  const first = data[0];
-  // Only objects and arrays: a bare number or string body is more useful as raw bytes.
-  if (first !== 0x7b && first !== 0x5b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return false;
+  // Only objects and arrays (after JSON's leading whitespace): a bare number or string body is
+  // more useful as raw bytes, as the README says.
+  let i = 0;
+  while (i < data.byteLength && (data[i] === 0x20 || data[i] === 0x0a || data[i] === 0x0d || data[i] === 0x09)) i++;
+  if (data[i] !== 0x7b && data[i] !== 0x5b) return false;
   return isJsonWithinDepth(data, MAX_JSON_DEPTH);
 }
 
