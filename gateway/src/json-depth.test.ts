@@ -1,6 +1,23 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { exceedsDepth, isJsonWithinDepth } from "./json-depth.js";
+import { isJsonWithinDepth } from "./json-depth.js";
+
+/** The pull path's former depth check (brackets counted outside strings): the reference isJsonWithinDepth must agree with. */
+function exceedsDepth(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
 
 describe("exceedsDepth", () => {
   it("counts arrays and objects, not brackets inside strings", () => {
@@ -17,7 +34,7 @@ describe("exceedsDepth", () => {
 
 describe("isJsonWithinDepth", () => {
   // ignoreBOM keeps a leading BOM in the text (JSON.parse refuses it); the pull path never
-  // inspects a body that starts with one (see deliveries.ts asJson).
+  // inspects a body that starts with one (see deliveries.ts isInlineJson).
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   /** What the pull path did before: decode, depth scan, JSON.parse. */
   const reference = (b: Uint8Array, limit: number) => {

@@ -1,28 +1,5 @@
 import { isUtf8 } from "node:buffer";
 
-/**
- * How deeply a JSON text nests, counted without parsing (one pass over the bytes, strings
- * skipped), stopping as soon as `limit` is exceeded. A JSON payload nested deeper than the
- * broker's limit is returned base64 instead of inline: common parsers refuse deep documents
- * (jq 1.6 stops at 256 levels, Python's json at about 1,000 by its recursion limit), and one
- * such payload inline would make the whole page unreadable for them.
- */
-export function exceedsDepth(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
-
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
@@ -32,8 +9,11 @@ const QUOTE = 0x22;
 /**
  * Whether `bytes` is one JSON text (RFC 8259, exactly what `JSON.parse` accepts) in valid UTF-8,
  * nested no deeper than `limit`: the same answer as decoding with a fatal UTF-8 decoder, then
- * `!exceedsDepth(text, limit)` and `JSON.parse(text)` succeeding, without building a string or a
- * value. The pull path checks every payload it inlines this way: for a 7 KB GitHub push, parsing
+ * counting the nesting and `JSON.parse(text)` succeeding (json-depth.test.ts holds it to that),
+ * without building a string or a value. A payload nested deeper than the broker's limit is returned base64 instead of inline:
+ * common parsers refuse deep documents (jq 1.6 stops at 256 levels, Python's json at about
+ * 1,000), and one such payload inline would make the whole page unreadable for them.
+ * The pull path checks every payload it inlines this way: for a 7 KB GitHub push, parsing
  * it only to throw the result away was most of the page's CPU and garbage.
  */
 export function isJsonWithinDepth(bytes: Uint8Array, limit: number): boolean {
