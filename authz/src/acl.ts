@@ -1,4 +1,4 @@
-import { and, eq, exists, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, eq, exists, gt, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./db/client.js";
 import { endpoints, githubRepoAccess, memberships, users } from "./db/schema/index.js";
 
@@ -18,71 +18,56 @@ export interface Principal {
 }
 
 /**
- * Ids of every endpoint the user may read: his own, his organizations' (any role, while the
- * membership counts), and public ones; a repository-scoped endpoint only while GitHub's last
- * answer (still valid) says he may read its repository. This list is the single source of read
- * access for HTTP and NATS alike.
+ * The read rule, for one user (an id) or for every user (the `users.id` column of a join): his
+ * own endpoints, his organizations' (any role, while the membership counts), and `publicOnes`;
+ * a repository-scoped endpoint only while GitHub's last answer (still valid) says he may read its
+ * repository. readableEndpointIds and readablePairs both go through it, so they cannot drift.
  */
-export async function readableEndpointIds(db: Db, userId: string): Promise<string[]> {
+function mayRead(db: Db, user: string | typeof users.id, publicOnes: SQL | undefined): SQL | undefined {
   const orgIds = db
     .select({ id: memberships.organizationId })
     .from(memberships)
-    .where(and(eq(memberships.userId, userId), activeMembership()));
+    .where(and(eq(memberships.userId, user), activeMembership()));
   const mayReadRepo = db
     .select({ one: sql`1` })
     .from(githubRepoAccess)
     .where(
       and(
-        eq(githubRepoAccess.userId, userId),
+        eq(githubRepoAccess.userId, user),
         eq(githubRepoAccess.repo, sql`lower(${endpoints.githubRepo})`),
         eq(githubRepoAccess.canRead, true),
         gt(githubRepoAccess.verifiedUntil, sql`now()`),
       ),
     );
+  return and(or(eq(endpoints.ownerUserId, user), inArray(endpoints.ownerOrgId, orgIds), publicOnes), or(isNull(endpoints.githubRepo), exists(mayReadRepo)));
+}
+
+/**
+ * Ids of every endpoint the user may read (see mayRead; public ones included). This list is the
+ * single source of read access for HTTP and NATS alike.
+ */
+export async function readableEndpointIds(db: Db, userId: string): Promise<string[]> {
   const rows = await db
     .select({ id: endpoints.id })
     .from(endpoints)
-    .where(
-      and(
-        or(eq(endpoints.ownerUserId, userId), inArray(endpoints.ownerOrgId, orgIds), eq(endpoints.isPublic, true)),
-        or(isNull(endpoints.githubRepo), exists(mayReadRepo)),
-      ),
-    )
+    .where(mayRead(db, userId, eq(endpoints.isPublic, true)))
     .orderBy(endpoints.id);
   return rows.map((r) => r.id);
 }
 
 /**
  * Who may read what, for every enabled user at once (one query, where calling
- * readableEndpointIds per user would be one per user): the same rules, with the user a column.
+ * readableEndpointIds per user would be one per user): the same rule, with the user a column.
  * A public endpoint is listed only for the users in `publicFor` (everyone may read it: listing it
  * for every user would be users × public endpoints rows); owners, organization members and GitHub
  * repository readers are listed for every endpoint, public or not.
  */
 export async function readablePairs(db: Db, opts: { publicFor: readonly string[] }): Promise<{ userId: string; endpointId: string }[]> {
-  const orgIds = db
-    .select({ id: memberships.organizationId })
-    .from(memberships)
-    .where(and(eq(memberships.userId, users.id), activeMembership()));
-  const mayReadRepo = db
-    .select({ one: sql`1` })
-    .from(githubRepoAccess)
-    .where(
-      and(
-        eq(githubRepoAccess.userId, users.id),
-        eq(githubRepoAccess.repo, sql`lower(${endpoints.githubRepo})`),
-        eq(githubRepoAccess.canRead, true),
-        gt(githubRepoAccess.verifiedUntil, sql`now()`),
-      ),
-    );
   const publicForThem = opts.publicFor.length > 0 ? and(eq(endpoints.isPublic, true), inArray(users.id, [...opts.publicFor])) : sql`false`;
   return db
     .select({ userId: users.id, endpointId: endpoints.id })
     .from(users)
-    .innerJoin(
-      endpoints,
-      and(or(eq(endpoints.ownerUserId, users.id), inArray(endpoints.ownerOrgId, orgIds), publicForThem), or(isNull(endpoints.githubRepo), exists(mayReadRepo))),
-    )
+    .innerJoin(endpoints, mayRead(db, users.id, publicForThem)!)
     .where(isNull(users.disabledAt));
 }
 
