@@ -15,6 +15,7 @@ import {
   CONSUMER_NAME_RULE,
   parseDeliverySubject,
   readableEndpointIds,
+  recordDeadLetter,
   requireConsumer,
   parseDuration,
   type ConsumerManager,
@@ -279,6 +280,10 @@ export function messageRoutes(deps: MessagesDeps) {
       // Settling twice is harmless, so the caller can simply send the same request again.
       throw new BrokerError("unavailable", `the broker did not confirm the ${kind}; send it again`, { retryAfterSeconds: 1 });
     }
+    // A term is recorded here, not only from the server's advisory: an advisory is a core NATS
+    // message, lost when nats-server dies right after the term (the term itself may survive, so
+    // nothing would ever send it again). The first insert wins, so the advisory's is a no-op.
+    if (kind === "term") await recordTerms(deps, stream, row.durableName, deliverable, counts);
     deps.metrics.settled.inc({ user: deps.metrics.users.value(principal.name), kind }, deliverable.length);
     return { [SETTLED[kind]]: deliverable, ...(notDelivered.length > 0 && { not_delivered: notDelivered }) };
   };
@@ -374,6 +379,23 @@ async function collect(
       }
     }
     if (Date.now() >= deadline - MIN_FETCH_MS / 2) return;
+  }
+}
+
+/**
+ * Records terminated deliveries as dead letters (idempotent with the advisory's record). Best
+ * effort: the term is already confirmed, and the advisory path still records it if this fails.
+ */
+async function recordTerms(deps: Pick<MessagesDeps, "db" | "jsm" | "metrics">, stream: string, durable: string, seqs: readonly number[], counts: ReadonlyMap<number, number>): Promise<void> {
+  if (seqs.length === 0) return;
+  try {
+    const endpoints = await lookupMany(deps.jsm, stream, seqs);
+    for (const seq of seqs) {
+      const won = await recordDeadLetter(deps.db, { durable, streamSeq: seq, deliveryCount: counts.get(seq) ?? 1, reason: "terminated", endpointId: endpoints.get(seq) });
+      if (won) deps.metrics.deadLetters.inc({ reason: "terminated" });
+    }
+  } catch {
+    // Left to the advisory (see above).
   }
 }
 
